@@ -16,5 +16,6 @@ struct Command {
   std::function<int()> run;
 };
 Command add_inspect_command(CLI::App& app);
+Command add_devices_command(CLI::App& app);
 
 }  // namespace archscope::cli

@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
 
   const std::vector<archscope::cli::Command> commands = {
       archscope::cli::add_inspect_command(app),
+      archscope::cli::add_devices_command(app),
   };
 
   try {

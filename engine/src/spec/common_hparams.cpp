@@ -71,7 +71,10 @@ CommonHparams read_common_hparams(const GgufMetadataReader& meta) {
   hp.experts = to_int(meta, meta.key("expert_count"), meta.integer_or("expert_count", 0));
   auto used = meta.per_layer_or("expert_used_count", hp.n_layers);
   if (used) for (int64_t u : *used) hp.active_experts = std::max(hp.active_experts, to_int(meta, meta.key("expert_used_count"), u));
-  hp.expert_width = to_int(meta, meta.key("expert_feed_forward_length"), meta.integer_or("expert_feed_forward_length", 0));
+  // Some converters write expert widths per layer; the widest describes the model.
+  if (auto widths = meta.per_layer_or("expert_feed_forward_length", hp.n_layers)) {
+    for (int64_t w : *widths) hp.expert_width = std::max(hp.expert_width, to_int(meta, meta.key("expert_feed_forward_length"), w));
+  }
   hp.shared_experts = to_int(meta, meta.key("expert_shared_count"), meta.integer_or("expert_shared_count", 0));
   hp.shared_width = to_int(meta, meta.key("expert_shared_feed_forward_length"), meta.integer_or("expert_shared_feed_forward_length", 0));
   if (hp.active_experts > hp.experts) {
