@@ -30,6 +30,7 @@ struct RopeSpec {
   double factor = 1.0;
   int original_context = 0;    // YaRN / Llama3 original training context
   double beta_fast = 32.0, beta_slow = 1.0;  // YaRN ramp
+  double attn_factor = 0.0;    // YaRN scale on cos/sin (HF attention_factor); 0 = default 0.1 * ln(factor) + 1
   double low_freq_factor = 1.0, high_freq_factor = 4.0;  // Llama3
 };
 
@@ -54,6 +55,7 @@ struct FfnSpec {
   bool expert_bias = false;       // per-expert bias added to the scores for selection only (exp_probs_b)
   bool normalize_weights = false; // selected experts' weights renormalised to sum 1
   double routed_scale = 1.0;      // multiplies the routed experts' weighted sum (Laguna moe_routed_scaling_factor)
+  int router_width = 0;           // ZAYA1: width of the router MLP after its down-projection (router_hidden_size); 0 = linear router
 };
 
 struct LayerSpec {
@@ -72,6 +74,7 @@ struct LayerSpec {
   // Fixed-size recurrent state kept per sequence, in elements, whatever the context
   // (ZAYA1 conv state, DeepSeek V4 compressor buffers of the block being filled).
   uint64_t state_elements = 0;
+  int qk_conv_kernel = 0, qk_conv_kernel2 = 0;  // ZAYA1 CCA: depthwise then grouped causal conv over q/k channels (cca_time0/1); 0 = none
   int ple_width = 0;         // per-layer-embedding slice width fed to this layer; 0 = none
   int hc_width = 0;          // hyper-connection streams (mHC); 0 = plain residual
   bool qk_norm = false;

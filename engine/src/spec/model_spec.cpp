@@ -51,14 +51,23 @@ const char* to_string(WeightComponent component) {
 
 namespace {
 bool has(const std::string& s, const char* part) { return s.find(part) != std::string::npos; }
+
+// "blk.3.proj.weight" -> "proj.weight"; "" for names outside the blocks.
+std::string block_part(const std::string& name) {
+  if (name.rfind("blk.", 0) != 0) return "";
+  const size_t dot = name.find('.', 4);
+  return dot == std::string::npos ? "" : name.substr(dot + 1);
+}
+bool starts(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
 }  // namespace
 
 // Understands llama.cpp names (blk.N.ffn_up_exps) and Hugging Face names
 // (model.layers.N.mlp.experts.3.up_proj) so safetensors folders are reported too.
 WeightComponent classify_tensor(const std::string& name) {
   if (has(name, "per_layer_token_embd") || has(name, "embed_tokens_per_layer")) return WeightComponent::PerLayerEmbedding;
+  const std::string part = block_part(name);
   if (has(name, "per_layer_model_proj") || has(name, "per_layer_proj_norm") || has(name, "per_layer_projection") ||
-      has(name, ".inp_gate.") || has(name, ".proj.") || has(name, ".post_norm.") ||
+      starts(part, "inp_gate.") || starts(part, "proj.") || starts(part, "post_norm.") ||
       has(name, "per_layer_input_gate") || has(name, "post_per_layer_input_norm")) {
     return WeightComponent::PerLayerEmbedding;
   }
@@ -67,7 +76,7 @@ WeightComponent classify_tensor(const std::string& name) {
   if (has(name, "hc_") || has(name, "hyper_conn")) return WeightComponent::HyperConnection;
   if (has(name, "_exps") || has(name, ".experts.") || has(name, "exp_probs_b")) return WeightComponent::RoutedExperts;
   if (has(name, "_shexp") || has(name, "shared_expert") || has(name, "shared_mlp")) return WeightComponent::SharedExperts;
-  if (has(name, "ffn_gate_inp") || has(name, "router") || has(name, "mlp.gate.")) return WeightComponent::Router;
+  if (has(name, "ffn_gate_inp") || has(name, "tid2eid") || has(name, "router") || has(name, "mlp.gate.")) return WeightComponent::Router;
   if (has(name, "norm") || has(name, "layernorm")) return WeightComponent::Norms;
   if (has(name, "attn") || has(name, "self_attn") || has(name, "indexer") || has(name, "compressor")) return WeightComponent::Attention;
   if (has(name, "ffn") || has(name, "mlp")) return WeightComponent::Ffn;
