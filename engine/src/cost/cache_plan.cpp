@@ -34,8 +34,8 @@ LayerCache own_cache(const LayerSpec& l, uint64_t context, GgmlType type) {
   c.layer = c.source = l.index;
   const uint64_t k_row = cache_row_bytes(type, uint64_t(l.kv_heads) * l.head_dim_k);
   const uint64_t v_row = l.k_equals_v ? 0 : cache_row_bytes(type, uint64_t(l.kv_heads) * l.head_dim_v);
-  const bool windowed = l.attention == AttentionKind::Sliding || (is_compressed(l.attention) && l.window > 0);
-  c.positions = windowed ? std::min<uint64_t>(context, l.window) : context;
+  // Any layer with a window (sliding, CSA/HCA raw window, ZAYA1 hybrid-sliding CCA) keeps only it.
+  c.positions = l.window > 0 ? std::min<uint64_t>(context, l.window) : context;
   c.kv_bytes = c.positions * (k_row + v_row);
   if (is_compressed(l.attention) && l.compress_ratio > 0) {
     c.compressed_entries = context / l.compress_ratio;
