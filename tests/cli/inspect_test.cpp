@@ -70,7 +70,9 @@ TEST(InspectCli, EveryCardInspects) {
     EXPECT_EQ(j["context"], 4096);
     EXPECT_EQ(j["layers"].size(), j["layer_count"].get<size_t>()) << card;
     EXPECT_LE(j["kv_bytes"].get<uint64_t>(), j["kv_bytes_no_sharing"].get<uint64_t>()) << card;
-    EXPECT_LE(j["kv_bytes_no_sharing"].get<uint64_t>(), j["kv_bytes_naive"].get<uint64_t>()) << card;
+    // Naive counts raw K and V only (no fixed state, no compressed entries), so compare it
+    // with the figure that keeps the same shape: every owner at full context.
+    EXPECT_LE(j["kv_bytes_no_windows"].get<uint64_t>(), j["kv_bytes_naive"].get<uint64_t>()) << card;
     uint64_t layer_sum = 0;
     for (const auto& layer : j["layers"]) layer_sum += layer["kv_bytes"].get<uint64_t>();
     EXPECT_EQ(layer_sum, j["kv_bytes"].get<uint64_t>()) << card;

@@ -199,7 +199,7 @@ void GgufWriter::set_alignment(uint32_t alignment) {
 void GgufWriter::write(const std::string& path) const {
   // Header.
   Bytes header;
-  header.out.insert(header.out.end(), {'G', 'G', 'U', 'F'});
+  header.out = {'G', 'G', 'U', 'F'};
   header.put<uint32_t>(3);
   header.put<uint64_t>(tensors_.size());
   header.put<uint64_t>(metadata_.size());

@@ -3,7 +3,8 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <regex>
+#include <cctype>
+#include <cstring>
 
 #include "archscope/gguf.h"
 #include "archscope/model_loader.h"
@@ -18,10 +19,20 @@ namespace {
 
 std::string file_name(const std::string& path) { return fs::path(path).filename().string(); }
 
+// The block index in "blk.3.attn_q.weight" or "model.layers.3.mlp.up_proj.weight"; -1 if none.
 int layer_of(const std::string& tensor_name) {
-  static const std::regex pattern(R"((?:^|\.)(?:blk|layers|h)\.(\d+)\.)");
-  std::smatch m;
-  if (std::regex_search(tensor_name, m, pattern) && m[1].length() < 6) return std::stoi(m[1]);
+  for (const char* marker : {"blk.", "layers.", "h."}) {
+    for (size_t at = tensor_name.find(marker); at != std::string::npos; at = tensor_name.find(marker, at + 1)) {
+      if (at != 0 && tensor_name[at - 1] != '.') continue;
+      size_t i = at + std::strlen(marker), digits = 0;
+      int value = 0;
+      while (i < tensor_name.size() && std::isdigit(static_cast<unsigned char>(tensor_name[i])) && digits < 6) {
+        value = value * 10 + (tensor_name[i++] - '0');
+        ++digits;
+      }
+      if (digits > 0 && i < tensor_name.size() && tensor_name[i] == '.') return value;
+    }
+  }
   return -1;
 }
 
