@@ -291,7 +291,7 @@ struct TinyDeepseek4 {
     u32("deepseek4.hash_layer_count", 1);
     u32("deepseek4.embedding_length_out", 64 * 4);
     std::vector<std::string> tokens;
-    for (int i = 0; i < 32; ++i) tokens.push_back(std::to_string(i).insert(0, "t"));
+    for (int i = 0; i < 32; ++i) tokens.push_back(std::string(1, 't').append(std::to_string(i)));
     w.set_string_array("tokenizer.ggml.tokens", tokens);
     for (const auto& [key, value] : overrides) w.set(key, value);
     if (with_mtp_tensor) {
