@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "archscope/error.h"
 
 namespace archscope::testing {
@@ -101,6 +103,19 @@ void expect_error(Fn&& fn, const std::vector<std::string>& parts) {
       EXPECT_NE(message.find(part), std::string::npos) << "message '" << message << "' lacks '" << part << "'";
     }
   }
+}
+
+// A safetensors file: u64 header length | header text padded with spaces to 8 bytes | data.
+inline std::vector<uint8_t> safetensors_text(std::string header, const std::vector<uint8_t>& data) {
+  while (header.size() % 8 != 0) header += ' ';
+  Raw raw;
+  raw.u64(header.size()).bytes(header.data(), header.size());
+  raw.b.insert(raw.b.end(), data.begin(), data.end());
+  return raw.b;
+}
+
+inline std::vector<uint8_t> safetensors_bytes(const nlohmann::json& header, const std::vector<uint8_t>& data) {
+  return safetensors_text(header.dump(), data);
 }
 
 }  // namespace archscope::testing

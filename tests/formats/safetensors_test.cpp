@@ -12,20 +12,9 @@ namespace {
 using nlohmann::json;
 using testing::expect_error;
 using testing::Raw;
+using testing::safetensors_bytes;
+using testing::safetensors_text;
 using testing::TempDir;
-
-// u64 header length | header text padded with spaces to 8 bytes | data
-std::vector<uint8_t> safetensors_text(std::string header, const std::vector<uint8_t>& data) {
-  while (header.size() % 8 != 0) header += ' ';
-  Raw raw;
-  raw.u64(header.size()).bytes(header.data(), header.size());
-  raw.b.insert(raw.b.end(), data.begin(), data.end());
-  return raw.b;
-}
-
-std::vector<uint8_t> safetensors_bytes(const json& header, const std::vector<uint8_t>& data) {
-  return safetensors_text(header.dump(), data);
-}
 
 json entry(const std::string& dtype, const std::vector<uint64_t>& shape, uint64_t begin, uint64_t end) {
   return json{{"dtype", dtype}, {"shape", shape}, {"data_offsets", {begin, end}}};
