@@ -11,29 +11,16 @@
 #include "archscope/gguf.h"
 #include "archscope/model_loader.h"
 #include "archscope/model_spec.h"
+#include "spec/spec_fixtures.h"
 
 namespace archscope {
 namespace {
 
 namespace fs = std::filesystem;
-
-ModelSpec load_card(const std::string& file) {
-  Result<ModelSpec> spec = load_model_spec(ARCHSCOPE_SOURCE_DIR "/models/cards/" + file);
-  if (!spec.ok()) ADD_FAILURE() << spec.error().what();
-  return spec.ok() ? spec.value() : ModelSpec{};
-}
-
-uint64_t elements(const TensorSpec& t) {
-  uint64_t n = 1;
-  for (uint64_t dim : t.shape) n *= dim;
-  return n;
-}
-
-uint64_t total_params(const ModelSpec& spec) {
-  uint64_t n = 0;
-  for (const TensorSpec& t : spec.tensors) n += elements(t);
-  return n;
-}
+using testing::elements;
+using testing::find;
+using testing::load_card;
+using testing::total_params;
 
 // Active per token: everything but the unchosen routed experts and the input embedding
 // table (a row lookup). The output head counts.
@@ -51,15 +38,8 @@ uint64_t active_params(const ModelSpec& spec) {
   return n;
 }
 
-const TensorSpec* find_tensor(const ModelSpec& spec, const std::string& name) {
-  for (const TensorSpec& t : spec.tensors) {
-    if (t.name == name) return &t;
-  }
-  return nullptr;
-}
-
 std::vector<uint64_t> shape_of(const ModelSpec& spec, const std::string& name) {
-  const TensorSpec* t = find_tensor(spec, name);
+  const TensorSpec* t = find(spec, name);
   return t ? t->shape : std::vector<uint64_t>{};
 }
 
@@ -165,16 +145,16 @@ TEST(Deepseek4Spec, FlashCard) {
   EXPECT_EQ(shape_of(spec, "blk.0.attn_output_b.weight"), (std::vector<uint64_t>{8192, 4096}));
   EXPECT_EQ(shape_of(spec, "blk.0.hc_attn_fn.weight"), (std::vector<uint64_t>{16384, 24}));
   EXPECT_EQ(shape_of(spec, "blk.0.ffn_gate_tid2eid.weight"), (std::vector<uint64_t>{6, 129280}));
-  EXPECT_EQ(find_tensor(spec, "blk.0.exp_probs_b.bias"), nullptr);  // hash layers have no routing bias
+  EXPECT_EQ(find(spec, "blk.0.exp_probs_b.bias"), nullptr);  // hash layers have no routing bias
   EXPECT_EQ(shape_of(spec, "blk.3.exp_probs_b.bias"), (std::vector<uint64_t>{256}));
   EXPECT_EQ(shape_of(spec, "blk.5.ffn_gate_exps.weight"), (std::vector<uint64_t>{4096, 2048, 256}));
   EXPECT_EQ(shape_of(spec, "blk.5.ffn_down_exps.weight"), (std::vector<uint64_t>{2048, 4096, 256}));
   EXPECT_EQ(shape_of(spec, "blk.2.attn_compressor_ape.weight"), (std::vector<uint64_t>{1024, 4}));
   EXPECT_EQ(shape_of(spec, "blk.3.attn_compressor_ape.weight"), (std::vector<uint64_t>{512, 128}));
   EXPECT_EQ(shape_of(spec, "blk.2.indexer.attn_q_b.weight"), (std::vector<uint64_t>{1024, 8192}));
-  EXPECT_EQ(find_tensor(spec, "blk.3.indexer.proj.weight"), nullptr);  // no indexer on HCA layers
-  EXPECT_EQ(find_tensor(spec, "blk.0.attn_compressor_kv.weight"), nullptr);  // none on ratio-0 layers
-  EXPECT_EQ(find_tensor(spec, "blk.43.attn_norm.weight"), nullptr);      // MTP block not counted
+  EXPECT_EQ(find(spec, "blk.3.indexer.proj.weight"), nullptr);  // no indexer on HCA layers
+  EXPECT_EQ(find(spec, "blk.0.attn_compressor_kv.weight"), nullptr);  // none on ratio-0 layers
+  EXPECT_EQ(find(spec, "blk.43.attn_norm.weight"), nullptr);      // MTP block not counted
   EXPECT_EQ(shape_of(spec, "output_hc_fn.weight"), (std::vector<uint64_t>{16384, 4}));
 
   // Published: 284B total, 13B activated (DeepSeek-V4-Flash model card), MTP block excluded.

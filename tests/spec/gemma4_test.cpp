@@ -4,48 +4,28 @@
 
 #include <cmath>
 #include <cstring>
-#include <fstream>
 #include <functional>
 #include <string>
 #include <vector>
 
 #include "archscope/gguf.h"
 #include "archscope/model_loader.h"
-#include "formats/format_fixtures.h"
+#include "spec/spec_fixtures.h"
 #include <nlohmann/json.hpp>
 
 namespace archscope {
 namespace {
 
+using testing::elements;
+using testing::find;
+using testing::load_card;
 using testing::TempDir;
+using testing::total_params;
 
-ModelSpec load_card(const std::string& file) {
-  auto spec = load_model_spec(ARCHSCOPE_SOURCE_DIR "/models/cards/" + file);
-  EXPECT_TRUE(spec.ok()) << (spec.ok() ? "" : spec.error().what());
-  if (!spec.ok()) throw std::runtime_error("cannot load " + file);
-  return std::move(spec).value();
-}
-
-uint64_t elements(const TensorSpec& t) {
-  uint64_t n = 1;
-  for (uint64_t d : t.shape) n *= d;
-  return n;
-}
-uint64_t total_params(const ModelSpec& spec) {
-  uint64_t n = 0;
-  for (const TensorSpec& t : spec.tensors) n += elements(t);
-  return n;
-}
 uint64_t params_of(const ModelSpec& spec, WeightComponent component) {
   uint64_t n = 0;
   for (const TensorSpec& t : spec.tensors) n += t.component == component ? elements(t) : 0;
   return n;
-}
-const TensorSpec* find(const ModelSpec& spec, const std::string& name) {
-  for (const TensorSpec& t : spec.tensors) {
-    if (t.name == name) return &t;
-  }
-  return nullptr;
 }
 void expect_near_rel(double value, double published, double tolerance, const char* what) {
   EXPECT_LE(std::fabs(value - published) / published, tolerance) << what << ": " << value << " vs published " << published;
@@ -493,11 +473,9 @@ TEST(Gemma4Gguf, BadHeadOrRopeShapesAreRefused) {
 // A copy of a card with one change, written next to the test's other files.
 Result<ModelSpec> load_changed_card(const std::string& card, const TempDir& dir, const std::string& name,
                                     const std::function<void(nlohmann::json& text)>& change) {
-  std::ifstream in(ARCHSCOPE_SOURCE_DIR "/models/cards/" + card);
-  nlohmann::json json = nlohmann::json::parse(in);
+  nlohmann::json json = testing::read_card(card);
   change(json["text_config"]);
-  testing::write_text(dir.file(name), json.dump(2));
-  return load_model_spec(dir.file(name));
+  return load_model_spec(testing::write_json(dir, name, json));
 }
 
 TEST(Gemma4Config, BadConfigsAreRefusedWithTheFileName) {

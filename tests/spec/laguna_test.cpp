@@ -3,9 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <string>
 #include <vector>
@@ -14,55 +12,21 @@
 
 #include "archscope/gguf.h"
 #include "archscope/model_loader.h"
+#include "spec/spec_fixtures.h"
 
 namespace archscope {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::elements;
+using testing::find;
+using testing::TempDir;
+using testing::write_json;
 
-const std::string kCard = ARCHSCOPE_SOURCE_DIR "/models/cards/laguna-xs.2.json";
+const std::string kCardFile = "laguna-xs.2.json";
+const std::string kCard = testing::card_path(kCardFile);
 
-// A fresh folder removed at scope exit.
-class Scratch {
- public:
-  Scratch() {
-    std::string pattern = (fs::temp_directory_path() / "archscope-laguna-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~Scratch() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
-
-nlohmann::json read_card() {
-  std::ifstream in(kCard);
-  return nlohmann::json::parse(in);
-}
-
-std::string write_json(const Scratch& dir, const std::string& name, const nlohmann::json& j) {
-  const std::string path = dir.file(name);
-  std::ofstream(path) << j.dump(2);
-  return path;
-}
-
-uint64_t elements(const TensorSpec& t) {
-  uint64_t n = 1;
-  for (uint64_t d : t.shape) n *= d;
-  return n;
-}
-
-const TensorSpec* find(const ModelSpec& spec, const std::string& name) {
-  for (const TensorSpec& t : spec.tensors) {
-    if (t.name == name) return &t;
-  }
-  return nullptr;
-}
+nlohmann::json read_card() { return testing::read_card(kCardFile); }
 
 // The layer facts of XS.2, whichever source they were read from.
 void expect_xs2_layers(const ModelSpec& spec) {
@@ -206,7 +170,7 @@ TEST(LagunaCard, ParameterCountsMatchThePublishedTotals) {
 }
 
 TEST(LagunaConfig, PerElementGateAndLayerLists) {
-  Scratch dir;
+  TempDir dir;
   nlohmann::json j = read_card();
   j["gating"] = "per-element";
   j.erase("mlp_layer_types");
@@ -230,7 +194,7 @@ TEST(LagunaConfig, PerElementGateAndLayerLists) {
 TEST(LagunaConfig, DefaultsFollowTransformers) {
   // LagunaConfig: no rope_parameters -> full layers theta 500k over half the head,
   // sliding layers theta 10k over all of it; no layer_types -> all full attention.
-  Scratch dir;
+  TempDir dir;
   nlohmann::json j = read_card();
   j.erase("rope_parameters");
   j.erase("mlp_layer_types");
@@ -259,7 +223,7 @@ void expect_error(const std::string& path, const std::vector<std::string>& parts
 }
 
 TEST(LagunaConfig, BadConfigsNameTheProblem) {
-  Scratch dir;
+  TempDir dir;
   nlohmann::json j = read_card();
   j["num_attention_heads_per_layer"].erase(0);
   expect_error(write_json(dir, "heads.json", j), {"num_attention_heads_per_layer", "39 entries", "40 layers"});
@@ -328,7 +292,7 @@ GgufWriter xs2_writer() {
 }
 
 TEST(LagunaGguf, ConverterMetadataGivesTheCardsLayers) {
-  Scratch dir;
+  TempDir dir;
   const std::string path = dir.file("laguna-xs2.gguf");
   xs2_writer().write(path);
   auto spec = load_model_spec(path);
@@ -370,7 +334,7 @@ void write_small(const std::string& path, uint64_t gate0, uint64_t gate1) {
 }
 
 TEST(LagunaGguf, GateTensorWidthDecidesTheGateLayout) {
-  Scratch dir;
+  TempDir dir;
   write_small(dir.file("gates.gguf"), 2, 4 * 8);
   auto spec = load_model_spec(dir.file("gates.gguf"));
   ASSERT_TRUE(spec.ok()) << spec.error().what();
@@ -394,7 +358,7 @@ TEST(LagunaGguf, GateTensorWidthDecidesTheGateLayout) {
 }
 
 TEST(LagunaGguf, WindowPatternAndNoWindow) {
-  Scratch dir;
+  TempDir dir;
   GgufWriter w = xs2_writer();
   w.set_u32("laguna.attention.sliding_window_pattern", 2);
   w.write(dir.file("period2.gguf"));
@@ -431,7 +395,7 @@ TEST(LagunaGguf, WindowPatternAndNoWindow) {
 }
 
 TEST(LagunaGguf, BadMetadataNamesTheKeyAndFile) {
-  Scratch dir;
+  TempDir dir;
   {  // a key llama.cpp requires
     GgufWriter w;
     for (const char* key : {"general.architecture"}) w.set_string(key, "laguna");

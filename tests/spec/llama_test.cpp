@@ -3,20 +3,12 @@
 
 #include "archscope/gguf.h"
 #include "archscope/model_loader.h"
-#include "formats/format_fixtures.h"
+#include "spec/spec_fixtures.h"
 
 namespace archscope {
 namespace {
 
-uint64_t total_params(const ModelSpec& spec) {
-  uint64_t total = 0;
-  for (const TensorSpec& t : spec.tensors) {
-    uint64_t n = 1;
-    for (uint64_t d : t.shape) n *= d;
-    total += n;
-  }
-  return total;
-}
+using testing::total_params;
 
 TEST(LlamaSpec, Llama31Card) {
   Result<ModelSpec> spec = load_model_spec(ARCHSCOPE_SOURCE_DIR "/models/cards/llama-3.1-8b.json");

@@ -3,9 +3,7 @@
 // GGUF file naming it must be refused with a clear message.
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <string>
 #include <vector>
@@ -14,41 +12,21 @@
 
 #include "archscope/gguf.h"
 #include "archscope/model_loader.h"
+#include "spec/spec_fixtures.h"
 
 namespace archscope {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::elements;
+using testing::find;
+using testing::TempDir;
+using testing::write_json;
 
-const std::string kCard = ARCHSCOPE_SOURCE_DIR "/models/cards/zaya1-8b.json";
+const std::string kCardFile = "zaya1-8b.json";
+const std::string kCard = testing::card_path(kCardFile);
 
-class Scratch {
- public:
-  Scratch() {
-    std::string pattern = (fs::temp_directory_path() / "archscope-zaya-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~Scratch() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
-
-nlohmann::json read_card() {
-  std::ifstream in(kCard);
-  return nlohmann::json::parse(in);
-}
-
-std::string write_json(const Scratch& dir, const std::string& name, const nlohmann::json& j) {
-  const std::string path = dir.file(name);
-  std::ofstream(path) << j.dump(2);
-  return path;
-}
+nlohmann::json read_card() { return testing::read_card(kCardFile); }
 
 void expect_error(const std::string& path, const std::vector<std::string>& parts) {
   auto spec = load_model_spec(path);
@@ -56,19 +34,6 @@ void expect_error(const std::string& path, const std::vector<std::string>& parts
   const std::string message = spec.error().what();
   EXPECT_NE(message.find(fs::path(path).filename().string()), std::string::npos) << message;
   for (const std::string& part : parts) EXPECT_NE(message.find(part), std::string::npos) << message << " lacks " << part;
-}
-
-uint64_t elements(const TensorSpec& t) {
-  uint64_t n = 1;
-  for (uint64_t d : t.shape) n *= d;
-  return n;
-}
-
-const TensorSpec* find(const ModelSpec& spec, const std::string& name) {
-  for (const TensorSpec& t : spec.tensors) {
-    if (t.name == name) return &t;
-  }
-  return nullptr;
 }
 
 // ZAYA1-8B's layer facts, whichever layout they were read from.
@@ -234,7 +199,7 @@ nlohmann::json legacy_config() {
 }
 
 TEST(ZayaLegacy, EightyAlternatingLayersReadAsForty) {
-  Scratch dir;
+  TempDir dir;
   auto legacy = load_model_spec(write_json(dir, "legacy.json", legacy_config()));
   ASSERT_TRUE(legacy.ok()) << legacy.error().what();
   expect_zaya1_8b_layers(*legacy);
@@ -263,7 +228,7 @@ TEST(ZayaLegacy, EightyAlternatingLayersReadAsForty) {
 }
 
 TEST(ZayaLegacy, BadLayoutsNameTheProblem) {
-  Scratch dir;
+  TempDir dir;
   nlohmann::json j = legacy_config();
   std::swap(j["zaya_layers"][0], j["zaya_layers"][1]);
   expect_error(write_json(dir, "order.json", j), {"zaya_layers", "layer 0/1"});
@@ -288,7 +253,7 @@ TEST(ZayaLegacy, BadLayoutsNameTheProblem) {
 }
 
 TEST(ZayaConfig, SlidingLayersAndBadValues) {
-  Scratch dir;
+  TempDir dir;
   nlohmann::json j = read_card();
   j["layer_types"][1] = "hybrid_sliding";
   j["sliding_window"] = 4096;
@@ -328,7 +293,7 @@ TEST(ZayaConfig, SlidingLayersAndBadValues) {
 }
 
 TEST(ZayaGguf, RefusedWithTheFileName) {
-  Scratch dir;
+  TempDir dir;
   GgufWriter w;
   w.set_string("general.architecture", "zaya");
   w.set_u32("zaya.block_count", 40);

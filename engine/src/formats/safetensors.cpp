@@ -15,6 +15,7 @@
 
 #include "archscope/error.h"
 #include "archscope/mapped_file.h"
+#include "formats/printable.h"
 
 namespace archscope {
 namespace {
@@ -49,25 +50,6 @@ const DtypeInfo& dtype_info(SafetensorsDtype dtype) {
     if (d.dtype == dtype) return d;
   }
   return kDtypes[0];  // unreachable for valid enum values
-}
-
-// A name from the file as it may appear in a one-line message: control characters escaped,
-// long names shortened.
-std::string printable(const std::string& name) {
-  static const char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (size_t n = 0; n < name.size(); ++n) {
-    if (out.size() >= 200) return out + "...";
-    const auto c = static_cast<unsigned char>(name[n]);
-    if (c < 0x20 || c == 0x7f) {
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out;
 }
 
 std::string shape_string(const std::vector<uint64_t>& shape) {
