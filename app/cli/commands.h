@@ -17,5 +17,10 @@ struct Command {
 };
 Command add_inspect_command(CLI::App& app);
 Command add_devices_command(CLI::App& app);
+Command add_logits_command(CLI::App& app);
+Command add_bench_command(CLI::App& app);
+Command add_run_command(CLI::App& app);
+Command add_chat_command(CLI::App& app);
+Command add_make_model_command(CLI::App& app);
 
 }  // namespace archscope::cli

@@ -12,6 +12,11 @@ int main(int argc, char** argv) {
   const std::vector<archscope::cli::Command> commands = {
       archscope::cli::add_inspect_command(app),
       archscope::cli::add_devices_command(app),
+      archscope::cli::add_logits_command(app),
+      archscope::cli::add_bench_command(app),
+      archscope::cli::add_run_command(app),
+      archscope::cli::add_chat_command(app),
+      archscope::cli::add_make_model_command(app),
   };
 
   try {

@@ -44,7 +44,10 @@ struct CachePlan {
   uint64_t bytes_naive = 0;
 };
 
-// type must be one parse_cache_type accepts.
-CachePlan plan_cache(const ModelSpec& spec, uint64_t context, GgmlType type = GgmlType::F16);
+// type must be one parse_cache_type accepts. `batch` is the most tokens the runtime feeds
+// in one step: a windowed layer then keeps window + batch - 1 positions, so the first
+// token of a batch still sees its whole window after the batch's own keys are stored.
+// The analytic figures use batch 1 (exactly the window).
+CachePlan plan_cache(const ModelSpec& spec, uint64_t context, GgmlType type = GgmlType::F16, uint64_t batch = 1);
 
 }  // namespace archscope

@@ -57,6 +57,12 @@ struct VulkanDeviceInfo {
   bool shader_int8 = false;           // int8_t arithmetic
   bool storage_buffer_16bit = false;  // 16-bit loads/stores from storage buffers
   bool storage_buffer_8bit = false;   // 8-bit loads/stores from storage buffers
+  // Subgroup sums and maxima in compute shaders (GL_KHR_shader_subgroup_arithmetic); the
+  // step-graph shaders reduce with them.
+  bool subgroup_arithmetic = false;
+  // GPU timestamps on the compute queue; timestamp_period_ns is one tick in nanoseconds.
+  bool timestamps = false;
+  double timestamp_period_ns = 0.0;
 
   // Empty when the device can be opened; otherwise why not ("supports only Vulkan 1.1").
   std::string unusable_reason;
@@ -157,11 +163,13 @@ struct BufferRange {
 
 // A compute pipeline for one embedded shader (shaders/<name>.comp) whose bindings
 // 0..buffer_count-1 in set 0 are storage buffers and whose push-constant block is
-// push_constant_bytes long.
+// push_constant_bytes long. `specialization` gives the values of the shader's
+// specialization constants 0, 1, ... (32-bit each: `layout(constant_id = 0) const uint
+// TYPE = 0;`), so one shader source makes a pipeline per weight type without branches.
 class ComputePipeline {
  public:
   ComputePipeline(const VulkanDevice& device, std::string_view shader, uint32_t buffer_count,
-                  uint32_t push_constant_bytes);
+                  uint32_t push_constant_bytes, std::span<const uint32_t> specialization = {});
   ComputePipeline(ComputePipeline&&) noexcept;
   ComputePipeline& operator=(ComputePipeline&&) noexcept;
   ~ComputePipeline();
@@ -210,6 +218,22 @@ class CommandList {
     dispatch(pipeline, std::span<const BufferRange>(buffers.begin(), buffers.size()),
              std::as_bytes(std::span<const Push, 1>(&push_constants, 1)), groups);
   }
+
+  // Records a copy of `bytes` bytes from one range to another; dispatches recorded later
+  // see the copied data. (The backend copies each step's inputs from a host-visible buffer
+  // into device memory this way, so that no shader reads host memory.)
+  void copy(const BufferRange& from, const BufferRange& to, uint64_t bytes);
+
+  // GPU timestamps. enable_timestamps(n) makes room for n of them; call it right after
+  // construction or reset(), before recording anything (it records the query reset that
+  // every replay starts with). Throws when the device has no timestamps (info().timestamps).
+  void enable_timestamps(uint32_t capacity);
+  // Records a timestamp taken when everything recorded before it has finished; returns
+  // its index.
+  uint32_t write_timestamp();
+  // After submit_and_wait(): each timestamp of the last run in milliseconds, relative to
+  // the first one.
+  std::vector<double> timestamps_ms() const;
 
   // Ends recording on the first call, submits, and waits until the device is done.
   void submit_and_wait();

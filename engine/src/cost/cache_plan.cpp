@@ -29,13 +29,13 @@ namespace {
 bool is_compressed(AttentionKind kind) { return kind == AttentionKind::Csa || kind == AttentionKind::Hca; }
 
 // What a layer would hold owning its own cache, at `context` tokens.
-LayerCache own_cache(const LayerSpec& l, uint64_t context, GgmlType type) {
+LayerCache own_cache(const LayerSpec& l, uint64_t context, GgmlType type, uint64_t batch) {
   LayerCache c;
   c.layer = c.source = l.index;
   const uint64_t k_row = cache_row_bytes(type, uint64_t(l.kv_heads) * l.head_dim_k);
   const uint64_t v_row = l.k_equals_v ? 0 : cache_row_bytes(type, uint64_t(l.kv_heads) * l.head_dim_v);
   // Any layer with a window (sliding, CSA/HCA raw window, ZAYA1 hybrid-sliding CCA) keeps only it.
-  c.positions = l.window > 0 ? std::min<uint64_t>(context, l.window) : context;
+  c.positions = l.window > 0 ? std::min<uint64_t>(context, l.window + batch - 1) : context;
   c.kv_bytes = c.positions * (k_row + v_row);
   if (is_compressed(l.attention) && l.compress_ratio > 0) {
     c.compressed_entries = context / l.compress_ratio;
@@ -54,7 +54,7 @@ LayerCache own_cache(const LayerSpec& l, uint64_t context, GgmlType type) {
 
 }  // namespace
 
-CachePlan plan_cache(const ModelSpec& spec, uint64_t context, GgmlType type) {
+CachePlan plan_cache(const ModelSpec& spec, uint64_t context, GgmlType type, uint64_t batch) {
   if (!parse_cache_type(ggml_type_info(type) ? ggml_type_info(type)->name : "")) {
     throw Error("cache element type must be f32, f16, bf16 or q8_0");
   }
@@ -62,7 +62,7 @@ CachePlan plan_cache(const ModelSpec& spec, uint64_t context, GgmlType type) {
   plan.type = type;
   plan.context = context;
   for (const LayerSpec& l : spec.layers) {
-    LayerCache c = own_cache(l, context, type);
+    LayerCache c = own_cache(l, context, type, std::max<uint64_t>(batch, 1));
     if (!l.owns_cache()) {
       // A reader holds nothing: it attends to its producer's entries.
       const LayerCache& producer = plan.layers.at(l.kv_source);

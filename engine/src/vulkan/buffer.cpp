@@ -1,5 +1,6 @@
 // Storage buffers: one VkBuffer with its own memory, written and read either through a
 // persistent mapping or through a staging copy.
+#include <algorithm>
 #include <cstring>
 
 #include "archscope/error.h"
@@ -11,6 +12,9 @@ using vulkan::check;
 using vulkan::format_bytes;
 
 namespace {
+
+// Largest staging buffer write_bytes() and read_bytes() use; bigger copies go in pieces.
+constexpr uint64_t kStagingBytes = uint64_t{64} << 20;
 
 constexpr VkMemoryPropertyFlags kHostVisible =
     VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
@@ -98,20 +102,26 @@ void Buffer::write_bytes(std::span<const std::byte> data, uint64_t offset) {
     std::memcpy(static_cast<std::byte*>(impl_->mapped) + offset, data.data(), data.size());
     return;
   }
+  // Through a staging buffer, in pieces, so that uploading an 800 MB embedding needs
+  // neither 800 MB of host-visible memory nor a staging buffer over maxMemoryAllocationSize.
+  const uint64_t piece = std::min<uint64_t>(kStagingBytes, data.size());
   Impl staging(impl_->context);
-  staging.allocate(data.size(), HostAccess::Mapped);
-  std::memcpy(staging.mapped, data.data(), data.size());
+  staging.allocate(piece, HostAccess::Mapped);
   const VkBuffer destination = impl_->buffer;
-  impl_->context->run_once([&](VkCommandBuffer commands) {
-    // Earlier dispatches must be done with the old contents before the copy overwrites them.
-    vulkan::barrier(commands, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
-                    VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT,
-                    VK_ACCESS_TRANSFER_WRITE_BIT);
-    VkBufferCopy region{0, offset, data.size()};
-    vkCmdCopyBuffer(commands, staging.buffer, destination, 1, &region);
-    vulkan::barrier(commands, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
-                    VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
-  });
+  for (uint64_t done = 0; done < data.size(); done += piece) {
+    const uint64_t bytes = std::min<uint64_t>(piece, data.size() - done);
+    std::memcpy(staging.mapped, data.data() + done, bytes);
+    impl_->context->run_once([&](VkCommandBuffer commands) {
+      // Earlier dispatches must be done with the old contents before the copy overwrites them.
+      vulkan::barrier(commands, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
+                      VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT,
+                      VK_ACCESS_TRANSFER_WRITE_BIT);
+      VkBufferCopy region{0, offset + done, bytes};
+      vkCmdCopyBuffer(commands, staging.buffer, destination, 1, &region);
+      vulkan::barrier(commands, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
+                      VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
+    });
+  }
 }
 
 void Buffer::read_bytes(std::span<std::byte> out, uint64_t offset) const {
@@ -123,19 +133,23 @@ void Buffer::read_bytes(std::span<std::byte> out, uint64_t offset) const {
     std::memcpy(out.data(), static_cast<const std::byte*>(impl_->mapped) + offset, out.size());
     return;
   }
+  const uint64_t piece = std::min<uint64_t>(kStagingBytes, out.size());
   Impl staging(impl_->context);
-  staging.allocate(out.size(), HostAccess::Mapped);
+  staging.allocate(piece, HostAccess::Mapped);
   const VkBuffer source = impl_->buffer;
-  impl_->context->run_once([&](VkCommandBuffer commands) {
-    vulkan::barrier(commands, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
-                    VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT,
-                    VK_ACCESS_TRANSFER_READ_BIT);
-    VkBufferCopy region{offset, 0, out.size()};
-    vkCmdCopyBuffer(commands, source, staging.buffer, 1, &region);
-    vulkan::barrier(commands, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
-                    VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT);
-  });
-  std::memcpy(out.data(), staging.mapped, out.size());
+  for (uint64_t done = 0; done < out.size(); done += piece) {
+    const uint64_t bytes = std::min<uint64_t>(piece, out.size() - done);
+    impl_->context->run_once([&](VkCommandBuffer commands) {
+      vulkan::barrier(commands, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
+                      VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT,
+                      VK_ACCESS_TRANSFER_READ_BIT);
+      VkBufferCopy region{offset + done, 0, bytes};
+      vkCmdCopyBuffer(commands, source, staging.buffer, 1, &region);
+      vulkan::barrier(commands, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
+                      VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT);
+    });
+    std::memcpy(out.data() + done, staging.mapped, bytes);
+  }
 }
 
 }  // namespace archscope

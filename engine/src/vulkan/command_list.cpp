@@ -76,6 +76,7 @@ CommandList::CommandList(const VulkanDevice& device) : impl_(std::make_unique<Im
 CommandList::Impl::~Impl() {
   if (!context) return;
   const VkDevice vk = context->device;
+  if (queries) vkDestroyQueryPool(vk, queries, nullptr);
   for (VkDescriptorPool pool : pools) vkDestroyDescriptorPool(vk, pool, nullptr);
   if (fence) vkDestroyFence(vk, fence, nullptr);
   if (commands) vkFreeCommandBuffers(vk, context->command_pool, 1, &commands);
@@ -92,6 +93,8 @@ void CommandList::reset() {
     check(vkResetDescriptorPool(list.context->device, pool, 0), "resetting a descriptor pool");
   }
   list.current_pool = 0;
+  list.query_count = 0;
+  list.dispatched = false;
   // Not ONE_TIME_SUBMIT: the same recording is submitted once per decoded token.
   VkCommandBufferBeginInfo begin{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
   check(vkBeginCommandBuffer(list.commands, &begin), "recording a command buffer");
@@ -171,10 +174,80 @@ void CommandList::dispatch(const ComputePipeline& pipeline, std::span<const Buff
                        static_cast<uint32_t>(push_constants.size()), push_constants.data());
   }
   vkCmdDispatch(list.commands, groups.x, groups.y, groups.z);
+  list.dispatched = true;
   // The next dispatch sees this one's writes. Simple and always correct; independent
   // dispatches could later share one barrier.
   vulkan::barrier(list.commands, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
                   VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
+}
+
+void CommandList::copy(const BufferRange& from, const BufferRange& to, uint64_t bytes) {
+  Impl& list = *impl_;
+  if (!list.recording) throw Error("copy(): the list was already submitted; reset() it to record anew");
+  for (const BufferRange* range : {&from, &to}) {
+    const Buffer::Impl& buffer = range->buffer->impl();
+    if (buffer.context != list.context) throw Error("copy(): a buffer belongs to another Vulkan device");
+    if (range->offset > buffer.size || bytes > buffer.size - range->offset ||
+        (range->size != BufferRange::kToEnd && bytes > range->size)) {
+      throw Error("copy(): " + std::to_string(bytes) + " bytes at offset " + std::to_string(range->offset) +
+                  " overrun a range of a buffer of " + std::to_string(buffer.size) + " bytes");
+    }
+  }
+  if (bytes == 0) return;
+  // Earlier dispatches finish with the destination before the copy overwrites it, and
+  // later ones see the copy.
+  vulkan::barrier(list.commands, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT,
+                  VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT);
+  VkBufferCopy region{from.offset, to.offset, bytes};
+  vkCmdCopyBuffer(list.commands, from.buffer->impl().buffer, to.buffer->impl().buffer, 1, &region);
+  vulkan::barrier(list.commands, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
+                  VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
+}
+
+void CommandList::enable_timestamps(uint32_t capacity) {
+  Impl& list = *impl_;
+  const VulkanDeviceInfo& info = list.context->info;
+  if (!info.timestamps) throw Error("'" + info.name + "' does not support timestamps on its compute queue");
+  if (!list.recording || list.dispatched || list.query_count > 0) {
+    throw Error("enable_timestamps() must come right after constructing or resetting a command list");
+  }
+  if (capacity == 0) throw Error("enable_timestamps(0): ask for at least one timestamp");
+  if (capacity > list.query_capacity) {
+    if (list.queries) vkDestroyQueryPool(list.context->device, list.queries, nullptr);
+    list.queries = VK_NULL_HANDLE;
+    list.query_capacity = 0;
+    VkQueryPoolCreateInfo create{VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO};
+    create.queryType = VK_QUERY_TYPE_TIMESTAMP;
+    create.queryCount = capacity;
+    check(vkCreateQueryPool(list.context->device, &create, nullptr, &list.queries), "creating a timestamp query pool");
+    list.query_capacity = capacity;
+  }
+  // Recorded, so every replay starts from fresh queries.
+  vkCmdResetQueryPool(list.commands, list.queries, 0, list.query_capacity);
+}
+
+uint32_t CommandList::write_timestamp() {
+  Impl& list = *impl_;
+  if (!list.recording) throw Error("write_timestamp(): the list was already submitted; reset() it to record anew");
+  if (!list.queries) throw Error("write_timestamp() needs enable_timestamps() first");
+  if (list.query_count == list.query_capacity) {
+    throw Error("write_timestamp(): all " + std::to_string(list.query_capacity) + " timestamps are used");
+  }
+  vkCmdWriteTimestamp(list.commands, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, list.queries, list.query_count);
+  return list.query_count++;
+}
+
+std::vector<double> CommandList::timestamps_ms() const {
+  const Impl& list = *impl_;
+  std::vector<double> out;
+  if (list.query_count == 0 || list.recording) return out;
+  std::vector<uint64_t> ticks(list.query_count);
+  check(vkGetQueryPoolResults(list.context->device, list.queries, 0, list.query_count, ticks.size() * sizeof(uint64_t),
+                              ticks.data(), sizeof(uint64_t), VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT),
+        "reading GPU timestamps");
+  const double ms_per_tick = list.context->info.timestamp_period_ns * 1e-6;
+  for (uint64_t t : ticks) out.push_back(static_cast<double>(t - ticks[0]) * ms_per_tick);
+  return out;
 }
 
 void CommandList::submit_and_wait() {

@@ -133,6 +133,8 @@ VulkanDeviceInfo describe_device(VkPhysicalDevice device, uint32_t index) {
   VkPhysicalDeviceProperties2 properties2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, &subgroup};
   vkGetPhysicalDeviceProperties2(device, &properties2);
   info.subgroup_size = subgroup.subgroupSize;
+  info.subgroup_arithmetic = (subgroup.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) &&
+                             (subgroup.supportedOperations & VK_SUBGROUP_FEATURE_ARITHMETIC_BIT);
   info.max_memory_allocation_size = maintenance3.maxMemoryAllocationSize;
   info.driver = std::string(driver.driverName) + " " + driver.driverInfo;
 
@@ -145,7 +147,17 @@ VulkanDeviceInfo describe_device(VkPhysicalDevice device, uint32_t index) {
   info.storage_buffer_16bit = features11.storageBuffer16BitAccess;
   info.storage_buffer_8bit = features12.storageBuffer8BitAccess;
 
-  if (compute_queue_family(device) < 0) info.unusable_reason = "has no compute queue";
+  const int family = compute_queue_family(device);
+  if (family < 0) {
+    info.unusable_reason = "has no compute queue";
+    return info;
+  }
+  uint32_t family_count = 0;
+  vkGetPhysicalDeviceQueueFamilyProperties(device, &family_count, nullptr);
+  std::vector<VkQueueFamilyProperties> families(family_count);
+  vkGetPhysicalDeviceQueueFamilyProperties(device, &family_count, families.data());
+  info.timestamps = limits.timestampPeriod > 0 && families[family].timestampValidBits > 0;
+  info.timestamp_period_ns = limits.timestampPeriod;
   return info;
 }
 
@@ -247,6 +259,8 @@ std::string VulkanDeviceInfo::summary() const {
   if (shader_int8) features += " int8";
   if (storage_buffer_16bit) features += " 16-bit-storage";
   if (storage_buffer_8bit) features += " 8-bit-storage";
+  if (subgroup_arithmetic) features += " subgroup-arithmetic";
+  if (timestamps) features += " timestamps";
   return text + ", features:" + (features.empty() ? " none" : features);
 }
 

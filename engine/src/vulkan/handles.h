@@ -107,6 +107,11 @@ struct CommandList::Impl {
   std::vector<VkDescriptorPool> pools;
   size_t current_pool = 0;
   bool recording = false;
+  // Timestamps (enable_timestamps): the pool, its size, and how many are recorded.
+  VkQueryPool queries = VK_NULL_HANDLE;
+  uint32_t query_capacity = 0;
+  uint32_t query_count = 0;
+  bool dispatched = false;  // a dispatch was recorded since reset()
 
   Impl() = default;
   Impl(const Impl&) = delete;

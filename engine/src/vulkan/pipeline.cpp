@@ -11,7 +11,7 @@ namespace archscope {
 using vulkan::check;
 
 ComputePipeline::ComputePipeline(const VulkanDevice& device, std::string_view shader, uint32_t buffer_count,
-                                 uint32_t push_constant_bytes)
+                                 uint32_t push_constant_bytes, std::span<const uint32_t> specialization)
     : impl_(std::make_unique<Impl>()) {
   Impl& p = *impl_;
   p.context = vulkan::context_of(device);
@@ -60,11 +60,18 @@ ComputePipeline::ComputePipeline(const VulkanDevice& device, std::string_view sh
   VkShaderModule module = VK_NULL_HANDLE;
   check(vkCreateShaderModule(vk, &module_info, nullptr, &module), what + ": creating its shader module");
 
+  // Specialization constant i is the i-th 32-bit value.
+  std::vector<VkSpecializationMapEntry> entries(specialization.size());
+  for (uint32_t i = 0; i < entries.size(); ++i) entries[i] = {i, i * 4, 4};
+  VkSpecializationInfo constants{static_cast<uint32_t>(entries.size()), entries.data(), specialization.size_bytes(),
+                                 specialization.data()};
+
   VkComputePipelineCreateInfo create{VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO};
   create.stage = {VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO};
   create.stage.stage = VK_SHADER_STAGE_COMPUTE_BIT;
   create.stage.module = module;
   create.stage.pName = "main";
+  create.stage.pSpecializationInfo = specialization.empty() ? nullptr : &constants;
   create.layout = p.layout;
   VkResult result = vkCreateComputePipelines(vk, VK_NULL_HANDLE, 1, &create, nullptr, &p.pipeline);
   vkDestroyShaderModule(vk, module, nullptr);  // the pipeline keeps what it needs

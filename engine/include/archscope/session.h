@@ -1,0 +1,70 @@
+// A Session runs a model: it loads the weights onto a backend (Vulkan, or the CPU reference
+// path), allocates the KV caches from the CachePlan, and feeds tokens, prefilling in
+// batches and decoding one token per step with step graphs recorded once and replayed.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "archscope/cache_plan.h"
+#include "archscope/error.h"
+#include "archscope/model_spec.h"
+#include "archscope/tokenizer.h"
+
+namespace archscope {
+
+struct SessionOptions {
+  // "auto": the best Vulkan device, else the CPU with a notice; "cpu"; "vulkan"; or a Vulkan
+  // device selector (an index or part of the name).
+  std::string device = "auto";
+  GgmlType cache_type = GgmlType::F16;
+  int context = 0;   // tokens; 0: the model's trained context, at most 4096
+  int batch = 256;   // prefill tokens per step
+};
+
+struct LayerTime {
+  int layer = -1;    // -1: embedding and output head
+  double milliseconds = 0.0;
+};
+
+struct MemoryUse {
+  uint64_t weights = 0, caches = 0, scratch = 0;
+};
+
+class Session {
+ public:
+  // Loads the model at `path` (a GGUF file). progress(done, total) may return false to cancel.
+  static Result<std::unique_ptr<Session>> open(const std::string& path, const SessionOptions& options = {});
+  ~Session();
+
+  const ModelSpec& spec() const;
+  const CachePlan& cache_plan() const;   // the plan the caches were allocated from
+  const Tokenizer& tokenizer() const;
+  std::string backend_name() const;
+  const std::string& notice() const;     // e.g. why the CPU path is used; empty when none
+  int context() const;
+  int position() const;                  // tokens in the cache so far
+
+  // Feeds tokens at the current position and returns the logits after the last of them.
+  // Fails when the tokens do not fit the context or a token id is outside the vocabulary.
+  // progress(done, total) is called after each prefill batch; returning false cancels
+  // (the tokens fed so far stay in the cache).
+  Result<std::vector<float>> feed(std::span<const int32_t> tokens,
+                                  const std::function<bool(int, int)>& progress = {});
+  // Forget everything from `position` on (0: a new conversation).
+  void rewind(int position);
+
+  std::vector<LayerTime> layer_times() const;  // of the last step
+  MemoryUse memory() const;
+
+ private:
+  struct State;
+  explicit Session(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace archscope

@@ -1,0 +1,52 @@
+// A backend runs step graphs: the CPU backend (reference ops) and the Vulkan backend
+// implement this interface, and the session drives either the same way.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "runtime/graph.h"
+
+namespace archscope {
+
+// GPU (or CPU) time of one layer's ops in the last run; layer -1 is the embedding and head.
+struct LayerTiming {
+  int layer = -1;
+  double milliseconds = 0.0;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string name() const = 0;  // "cpu (reference)", "vulkan: <device name>"
+
+  // Once per model: upload the weights and allocate the caches (all slots empty).
+  virtual void load(const ModelResources& resources) = 0;
+  // Once per graph shape, before its first run (Vulkan records the command buffer here).
+  virtual void prepare(const Graph& graph) = 0;
+  // One step: tokens.size() <= graph.max_tokens tokens at positions first_position, +1, ...
+  // Throws archscope::Error (e.g. device lost) with a message a person can act on.
+  virtual void run(const Graph& graph, std::span<const int32_t> tokens, int32_t first_position) = 0;
+  // The rows of a tensor computed by the last run (per-token tensors: one row per token).
+  virtual std::vector<float> read(const Graph& graph, int tensor) = 0;
+
+  // Empties every cache slot (a new conversation).
+  virtual void clear_caches() = 0;
+  // Forgets positions >= position in every cache (regenerate, edit-and-resend).
+  virtual void truncate_caches(int32_t position) = 0;
+  // Per-layer time of the last run, when the backend measures it (else empty).
+  virtual std::vector<LayerTiming> timings() const { return {}; }
+  // Bytes this backend holds for weights, caches and scratch.
+  struct Memory { uint64_t weights = 0, caches = 0, scratch = 0; };
+  virtual Memory memory() const = 0;
+};
+
+std::unique_ptr<Backend> make_cpu_backend();
+// The Vulkan backend on the device the selector names (empty: ARCHSCOPE_VULKAN_DEVICE, else
+// the best device). Throws archscope::Error when there is none.
+std::unique_ptr<Backend> make_vulkan_backend(const std::string& device_selector);
+
+}  // namespace archscope

@@ -1,0 +1,211 @@
+// The CPU backend: runs a step graph op by op with the reference ops. It is the fallback
+// when no Vulkan device exists and the yardstick every Vulkan result is held against.
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <map>
+
+#include "archscope/error.h"
+#include "runtime/backend.h"
+
+namespace archscope {
+
+namespace {
+
+struct CpuCache {
+  CacheDesc desc;
+  uint64_t k_row = 0, v_row = 0;  // bytes of one slot's keys / values
+  std::vector<uint8_t> k, v;
+  std::vector<int32_t> positions;  // per slot, -1 while empty
+};
+
+class CpuBackend final : public Backend {
+ public:
+  std::string name() const override { return "cpu (reference)"; }
+
+  void load(const ModelResources& resources) override {
+    weights_ = resources.weights;
+    vectors_.assign(weights_.size(), {});
+    caches_.clear();
+    for (const CacheDesc& d : resources.caches) {
+      CpuCache c;
+      c.desc = d;
+      c.k_row = ggml_bytes(d.type, uint64_t(d.kv_heads) * d.head_dim_k).value_or(0);
+      c.v_row = d.k_equals_v ? 0 : ggml_bytes(d.type, uint64_t(d.kv_heads) * d.head_dim_v).value_or(0);
+      if (c.k_row == 0 || (!d.k_equals_v && c.v_row == 0)) throw Error("cache rows do not fit the cache type's blocks");
+      c.k.assign(c.k_row * d.capacity, 0);
+      c.v.assign(c.v_row * d.capacity, 0);
+      c.positions.assign(d.capacity, -1);
+      caches_.push_back(std::move(c));
+    }
+  }
+
+  void prepare(const Graph& graph) override {
+    std::vector<std::vector<float>>& t = tensors_[&graph];
+    t.clear();
+    for (const TensorDesc& d : graph.tensors) t.emplace_back((d.per_token ? graph.max_tokens : 1) * d.cols, 0.0f);
+  }
+
+  void run(const Graph& graph, std::span<const int32_t> tokens, int32_t first_position) override {
+    auto it = tensors_.find(&graph);
+    if (it == tensors_.end()) throw Error("step graph was not prepared");
+    const int64_t n = static_cast<int64_t>(tokens.size());
+    if (n < 1 || n > graph.max_tokens) throw Error("step of " + std::to_string(n) + " tokens does not fit the graph");
+    positions_.resize(n);
+    for (int64_t t = 0; t < n; ++t) positions_[t] = first_position + static_cast<int32_t>(t);
+    last_tokens_ = n;
+    timings_.clear();
+    std::map<int, double> per_layer;
+    for (const Op& op : graph.ops) {
+      const auto start = std::chrono::steady_clock::now();
+      execute(graph, it->second, op, tokens);
+      per_layer[op.layer] += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    }
+    for (auto [layer, ms] : per_layer) timings_.push_back({layer, ms});
+  }
+
+  std::vector<float> read(const Graph& graph, int tensor) override {
+    const std::vector<float>& data = tensors_.at(&graph).at(tensor);
+    const TensorDesc& d = graph.tensors.at(tensor);
+    const int64_t rows = d.per_token ? last_tokens_ : 1;
+    return std::vector<float>(data.begin(), data.begin() + rows * d.cols);
+  }
+
+  void clear_caches() override { truncate_caches(0); }
+
+  void truncate_caches(int32_t position) override {
+    for (CpuCache& c : caches_) {
+      for (int32_t& p : c.positions) {
+        if (p >= position) p = -1;
+      }
+    }
+  }
+
+  std::vector<LayerTiming> timings() const override { return timings_; }
+
+  Memory memory() const override {
+    Memory m;
+    for (const WeightDesc& w : weights_) m.weights += w.bytes();
+    for (const CpuCache& c : caches_) m.caches += c.k.size() + c.v.size() + c.positions.size() * sizeof(int32_t);
+    for (const auto& [graph, tensors] : tensors_) {
+      for (const auto& t : tensors) m.scratch += t.size() * sizeof(float);
+    }
+    return m;
+  }
+
+ private:
+  // A weight used as a vector (norm, factors, sinks, scales), dequantized once.
+  const float* vector_of(int id) {
+    std::vector<float>& v = vectors_.at(id);
+    if (v.empty()) {
+      const WeightDesc& w = weights_.at(id);
+      v.resize(w.cols * w.rows);
+      for (int64_t r = 0; r < w.rows; ++r) reference::dequantize_row(w.type, w.data + r * w.row_bytes, v.data() + r * w.cols, w.cols);
+    }
+    return v.data();
+  }
+
+  void execute(const Graph& graph, std::vector<std::vector<float>>& t, const Op& op, std::span<const int32_t> tokens) {
+    const int64_t n = last_tokens_;
+    auto rows_of = [&](int id) { return graph.tensors[id].per_token ? n : 1; };
+    auto cols_of = [&](int id) { return graph.tensors[id].cols; };
+    float* out = op.out >= 0 ? t[op.out].data() : nullptr;
+    const float* a = op.a >= 0 ? t[op.a].data() : nullptr;
+    const float* b = op.b >= 0 ? t[op.b].data() : nullptr;
+    switch (op.kind) {
+      case OpKind::GetRows:
+        for (int32_t id : tokens) {
+          if (id < 0 || id >= weights_[op.weight].rows) throw Error("token id " + std::to_string(id) + " is outside the vocabulary");
+        }
+        reference::get_rows(weights_[op.weight].view(), tokens, out);
+        break;
+      case OpKind::RmsNorm: {
+        const int64_t group = op.group > 0 ? op.group : cols_of(op.a);
+        const float* w = op.weight >= 0 ? vector_of(op.weight) : nullptr;
+        reference::rms_norm(a, w, out, rows_of(op.a) * cols_of(op.a) / group, group, op.eps);
+        break;
+      }
+      case OpKind::MatMul:
+        reference::matmul(weights_[op.weight].view(), a, out, rows_of(op.a));
+        break;
+      case OpKind::Rope: {
+        reference::RopeParams p = op.rope;
+        p.freq_factors = op.weight >= 0 ? vector_of(op.weight) : nullptr;
+        reference::rope(out, n, op.heads, op.head_dim, positions_.data(), p);
+        break;
+      }
+      case OpKind::StoreKv: {
+        CpuCache& c = caches_.at(op.cache);
+        for (int64_t i = 0; i < n; ++i) {
+          const int64_t slot = positions_[i] % c.desc.capacity;
+          reference::quantize_row(c.desc.type, a + i * cols_of(op.a), c.k.data() + slot * c.k_row, cols_of(op.a));
+          if (b) reference::quantize_row(c.desc.type, b + i * cols_of(op.b), c.v.data() + slot * c.v_row, cols_of(op.b));
+          c.positions[slot] = positions_[i];
+        }
+        break;
+      }
+      case OpKind::Attention: {
+        CpuCache& c = caches_.at(op.cache);
+        const int64_t filled = std::min<int64_t>(positions_[n - 1] + 1, c.desc.capacity);
+        const int64_t kw = int64_t(c.desc.kv_heads) * c.desc.head_dim_k, vw = int64_t(c.desc.kv_heads) * c.desc.head_dim_v;
+        keys_.resize(filled * kw);
+        values_.resize(filled * vw);
+        for (int64_t s = 0; s < filled; ++s) {
+          reference::dequantize_row(c.desc.type, c.k.data() + s * c.k_row, keys_.data() + s * kw, kw);
+          if (!c.desc.k_equals_v) reference::dequantize_row(c.desc.type, c.v.data() + s * c.v_row, values_.data() + s * vw, vw);
+        }
+        reference::AttentionParams p = op.attention;
+        p.sinks = op.weight >= 0 ? vector_of(op.weight) : nullptr;
+        reference::attention(a, positions_.data(), n, keys_.data(), c.desc.k_equals_v ? keys_.data() : values_.data(),
+                             c.positions.data(), filled, p, out);
+        break;
+      }
+      case OpKind::Glu: {
+        const int64_t count = rows_of(op.a) * cols_of(op.a);
+        if (op.activation == Activation::Silu) reference::swiglu(a, b, out, count);
+        else reference::geglu(a, b, out, count);
+        break;
+      }
+      case OpKind::Add:
+        reference::add(a, b, out, rows_of(op.a) * cols_of(op.a));
+        break;
+      case OpKind::Mul:
+        reference::mul(a, b, out, rows_of(op.a) * cols_of(op.a));
+        break;
+      case OpKind::MulWeight: {
+        const float* w = vector_of(op.weight);
+        const int64_t cols = cols_of(op.a), wn = weights_[op.weight].cols * weights_[op.weight].rows;
+        for (int64_t r = 0; r < rows_of(op.a); ++r) {
+          for (int64_t col = 0; col < cols; ++col) out[r * cols + col] = a[r * cols + col] * w[wn == 1 ? 0 : col];
+        }
+        break;
+      }
+      case OpKind::Scale:
+        if (out != a) std::memcpy(out, a, sizeof(float) * rows_of(op.a) * cols_of(op.a));
+        reference::scale(out, op.scalar, rows_of(op.a) * cols_of(op.a));
+        break;
+      case OpKind::Softcap:
+        if (out != a) std::memcpy(out, a, sizeof(float) * rows_of(op.a) * cols_of(op.a));
+        reference::softcap(out, op.scalar, rows_of(op.a) * cols_of(op.a));
+        break;
+      case OpKind::LastRow:
+        std::memcpy(out, a + (n - 1) * cols_of(op.a), sizeof(float) * cols_of(op.a));
+        break;
+    }
+  }
+
+  std::vector<WeightDesc> weights_;
+  std::vector<std::vector<float>> vectors_;
+  std::vector<CpuCache> caches_;
+  std::map<const Graph*, std::vector<std::vector<float>>> tensors_;
+  std::vector<int32_t> positions_;
+  std::vector<float> keys_, values_;
+  int64_t last_tokens_ = 0;
+  std::vector<LayerTiming> timings_;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_cpu_backend() { return std::make_unique<CpuBackend>(); }
+
+}  // namespace archscope

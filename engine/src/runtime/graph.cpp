@@ -1,0 +1,121 @@
+#include "runtime/graph.h"
+
+#include "archscope/error.h"
+
+namespace archscope {
+
+const char* to_string(OpKind kind) {
+  switch (kind) {
+    case OpKind::GetRows: return "get_rows";
+    case OpKind::RmsNorm: return "rms_norm";
+    case OpKind::MatMul: return "matmul";
+    case OpKind::Rope: return "rope";
+    case OpKind::StoreKv: return "store_kv";
+    case OpKind::Attention: return "attention";
+    case OpKind::Glu: return "glu";
+    case OpKind::Add: return "add";
+    case OpKind::Mul: return "mul";
+    case OpKind::MulWeight: return "mul_weight";
+    case OpKind::Scale: return "scale";
+    case OpKind::Softcap: return "softcap";
+    case OpKind::LastRow: return "last_row";
+  }
+  return "?";
+}
+
+void validate_graph(const Graph& g, const ModelResources& r) {
+  const int n_tensors = static_cast<int>(g.tensors.size());
+  for (size_t i = 0; i < g.ops.size(); ++i) {
+    const Op& op = g.ops[i];
+    auto fail = [&](const std::string& problem) {
+      throw Error("step graph op " + std::to_string(i) + " (" + to_string(op.kind) + ", layer " +
+                  std::to_string(op.layer) + "): " + problem);
+    };
+    auto tensor = [&](int id, const char* what) -> const TensorDesc& {
+      if (id < 0 || id >= n_tensors) fail(std::string("bad ") + what + " tensor id " + std::to_string(id));
+      return g.tensors[id];
+    };
+    auto weight = [&](int id) -> const WeightDesc& {
+      if (id < 0 || id >= static_cast<int>(r.weights.size())) fail("bad weight id " + std::to_string(id));
+      return r.weights[id];
+    };
+    auto cache = [&](int id) -> const CacheDesc& {
+      if (id < 0 || id >= static_cast<int>(r.caches.size())) fail("bad cache id " + std::to_string(id));
+      return r.caches[id];
+    };
+    auto same_width = [&](const TensorDesc& a, const TensorDesc& b) {
+      if (a.cols != b.cols) fail(a.name + " has " + std::to_string(a.cols) + " columns, " + b.name + " " + std::to_string(b.cols));
+    };
+    switch (op.kind) {
+      case OpKind::GetRows: {
+        const WeightDesc& w = weight(op.weight);
+        if (tensor(op.out, "out").cols != w.cols) fail("output width differs from " + w.name);
+        break;
+      }
+      case OpKind::RmsNorm: {
+        const TensorDesc& a = tensor(op.a, "input");
+        same_width(tensor(op.out, "out"), a);
+        const int64_t group = op.group > 0 ? op.group : a.cols;
+        if (a.cols % group != 0) fail("group " + std::to_string(group) + " does not divide " + std::to_string(a.cols));
+        if (op.weight >= 0 && weight(op.weight).cols != group) fail("norm weight " + weight(op.weight).name + " is not " + std::to_string(group) + " wide");
+        break;
+      }
+      case OpKind::MatMul: {
+        const WeightDesc& w = weight(op.weight);
+        if (tensor(op.a, "input").cols != w.cols) fail("input width differs from " + w.name + "'s " + std::to_string(w.cols));
+        if (tensor(op.out, "out").cols != w.rows) fail("output width differs from " + w.name + "'s " + std::to_string(w.rows) + " rows");
+        if (tensor(op.out, "out").per_token != tensor(op.a, "input").per_token) fail("mixes per-token and single-row tensors");
+        break;
+      }
+      case OpKind::Rope: {
+        const TensorDesc& a = tensor(op.a, "input");
+        if (op.out != op.a) fail("rope works in place");
+        if (int64_t(op.heads) * op.head_dim != a.cols) fail(a.name + " is not heads x head_dim");
+        if (op.rope.rotary_offset + op.rope.rotary_dims > op.head_dim || op.rope.rotary_dims % 2) fail("bad rotary dims");
+        if (op.weight >= 0 && weight(op.weight).cols != op.rope.rotary_dims / 2) fail("rope factors do not match the rotary dims");
+        break;
+      }
+      case OpKind::StoreKv: {
+        const CacheDesc& c = cache(op.cache);
+        if (tensor(op.a, "keys").cols != int64_t(c.kv_heads) * c.head_dim_k) fail("keys do not match the cache");
+        if (c.k_equals_v != (op.b < 0)) fail("values given to a K = V cache, or missing");
+        if (op.b >= 0 && tensor(op.b, "values").cols != int64_t(c.kv_heads) * c.head_dim_v) fail("values do not match the cache");
+        break;
+      }
+      case OpKind::Attention: {
+        const CacheDesc& c = cache(op.cache);
+        const reference::AttentionParams& p = op.attention;
+        if (p.kv_heads != c.kv_heads || p.head_dim_k != c.head_dim_k || p.head_dim_v != c.head_dim_v) fail("attention shape differs from its cache");
+        if (p.q_heads <= 0 || p.q_heads % p.kv_heads) fail("query heads do not group over KV heads");
+        if (tensor(op.a, "query").cols != int64_t(p.q_heads) * p.head_dim_k) fail("query width");
+        if (tensor(op.out, "out").cols != int64_t(p.q_heads) * p.head_dim_v) fail("output width");
+        if (op.weight >= 0 && weight(op.weight).cols != p.q_heads) fail("one sink per query head expected");
+        break;
+      }
+      case OpKind::Glu:
+      case OpKind::Add:
+      case OpKind::Mul:
+        same_width(tensor(op.out, "out"), tensor(op.a, "a"));
+        same_width(tensor(op.a, "a"), tensor(op.b, "b"));
+        break;
+      case OpKind::MulWeight: {
+        const TensorDesc& a = tensor(op.a, "input");
+        same_width(tensor(op.out, "out"), a);
+        const int64_t n = weight(op.weight).cols * weight(op.weight).rows;
+        if (n != 1 && n != a.cols) fail("weight " + weight(op.weight).name + " neither a scalar nor a row");
+        break;
+      }
+      case OpKind::Scale:
+      case OpKind::Softcap:
+        same_width(tensor(op.out, "out"), tensor(op.a, "input"));
+        break;
+      case OpKind::LastRow:
+        same_width(tensor(op.out, "out"), tensor(op.a, "input"));
+        if (tensor(op.out, "out").per_token || !tensor(op.a, "input").per_token) fail("takes a per-token tensor to one row");
+        break;
+    }
+  }
+  if (g.logits < 0 || g.logits >= n_tensors) throw Error("step graph has no logits tensor");
+}
+
+}  // namespace archscope

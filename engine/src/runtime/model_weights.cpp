@@ -1,0 +1,71 @@
+#include "runtime/model_weights.h"
+
+#include <filesystem>
+
+#include "archscope/error.h"
+#include "reference/ops.h"
+#include "spec/architecture.h"
+
+namespace archscope {
+
+namespace {
+
+std::string shape_text(const std::vector<uint64_t>& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+std::string without_suffix(const std::string& name) {
+  const std::string suffix = ".weight";
+  return name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0
+             ? name.substr(0, name.size() - suffix.size())
+             : name;
+}
+
+}  // namespace
+
+ModelWeights::ModelWeights(const GgufFile& file, const ModelSpec& spec) {
+  path_ = std::filesystem::path(file.path()).filename().string();
+  const Architecture* arch = find_architecture_by_gguf(spec.architecture);
+  if (!arch || !arch->tensors) throw Error(path_ + ": archscope cannot run architecture \"" + spec.architecture + "\" yet");
+
+  for (const TensorSpec& expected : arch->tensors(spec)) {
+    const GgufTensor* t = file.find_tensor(expected.name);
+    if (!t) throw Error(path_ + ": missing tensor " + expected.name);
+    if (t->shape != expected.shape) {
+      throw Error(path_ + ": tensor " + expected.name + " has shape " + shape_text(t->shape) + ", expected " +
+                  shape_text(expected.shape));
+    }
+    // Vectors (norms, scales, factors) are read as f32 by every backend; matrices are
+    // dequantized in the matmul.
+    if (!reference::is_supported_weight_type(t->type)) {
+      const GgmlTypeInfo* info = ggml_type_info(t->type);
+      throw Error(path_ + ": tensor " + expected.name + " has type " + (info ? info->name : "?") +
+                  ", which archscope cannot run (supported: f32, f16, bf16, q8_0, q4_0, q4_K, q5_K, q6_K)");
+    }
+    WeightDesc w;
+    w.name = without_suffix(expected.name);
+    w.type = t->type;
+    w.cols = static_cast<int64_t>(t->shape[0]);
+    w.rows = t->shape.size() > 1 ? static_cast<int64_t>(t->shape[1]) : 1;
+    w.experts = t->shape.size() > 2 ? static_cast<int64_t>(t->shape[2]) : 1;
+    w.row_bytes = ggml_bytes(t->type, t->shape[0]).value_or(0);
+    w.data = t->data;
+    index_[w.name] = static_cast<int>(weights_.size());
+    weights_.push_back(std::move(w));
+  }
+}
+
+int ModelWeights::find(const std::string& name) const {
+  auto it = index_.find(name);
+  return it == index_.end() ? -1 : it->second;
+}
+
+int ModelWeights::get(const std::string& name) const {
+  const int id = find(name);
+  if (id < 0) throw Error(path_ + ": missing tensor " + name + ".weight");
+  return id;
+}
+
+}  // namespace archscope

@@ -1,0 +1,154 @@
+#include "archscope/session.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <optional>
+
+#include "archscope/gguf.h"
+#include "archscope/model_loader.h"
+#include "runtime/backend.h"
+#include "runtime/model_weights.h"
+#include "runtime/programs/program.h"
+
+namespace archscope {
+
+struct Session::State {
+  ModelSpec spec;
+  GgufFile file;
+  std::optional<Tokenizer> tokenizer;
+  std::unique_ptr<ModelWeights> weights;
+  CachePlan plan;
+  ModelResources resources;
+  std::unique_ptr<Backend> backend;
+  Graph decode, prefill;
+  std::string notice;
+  int context = 0;
+  int position = 0;
+};
+
+namespace {
+
+std::unique_ptr<Backend> choose_backend(const std::string& device, std::string& notice) {
+  if (device == "cpu") return make_cpu_backend();
+  Result<std::unique_ptr<Backend>> vulkan = capture([&] { return make_vulkan_backend(device == "auto" || device == "vulkan" ? "" : device); });
+  if (vulkan) return std::move(vulkan.value());
+  if (device != "auto") throw Error(vulkan.error().what());
+  notice = std::string(vulkan.error().what()) + "; running on the CPU reference path";
+  return make_cpu_backend();
+}
+
+}  // namespace
+
+Session::Session(std::unique_ptr<State> state) : state_(std::move(state)) {}
+Session::~Session() = default;
+
+Result<std::unique_ptr<Session>> Session::open(const std::string& path, const SessionOptions& options) {
+  return capture([&]() -> std::unique_ptr<Session> {
+    auto s = std::make_unique<State>();
+    Result<ModelSpec> spec = load_model_spec(path);
+    if (!spec) throw spec.error();
+    s->spec = std::move(spec.value());
+    if (s->spec.source != SourceKind::Gguf) {
+      throw Error(std::filesystem::path(path).filename().string() + ": only GGUF files can be run (this is a " +
+                  (s->spec.source == SourceKind::Card ? "model card" : "Hugging Face folder") + "; inspect works)");
+    }
+    s->file = GgufFile::open(path);
+    s->weights = std::make_unique<ModelWeights>(s->file, s->spec);
+    s->tokenizer = Tokenizer::from_gguf(s->file);
+
+    const int trained = std::max(s->spec.context_length, 1);
+    s->context = options.context > 0 ? options.context : std::min(trained, 4096);
+    if (!parse_cache_type(ggml_type_info(options.cache_type) ? ggml_type_info(options.cache_type)->name : "")) {
+      throw Error("cache type must be f32, f16, bf16 or q8_0");
+    }
+    const int batch = std::clamp(options.batch, 1, s->context);
+    s->plan = plan_cache(s->spec, s->context, options.cache_type, batch);
+
+    // One cache per owning layer, shaped by the plan; shared layers read their producer's.
+    s->resources.weights = s->weights->all();
+    std::vector<int> cache_of_layer(s->spec.layers.size(), -1);
+    for (const LayerSpec& l : s->spec.layers) {
+      if (!l.owns_cache()) {
+        cache_of_layer[l.index] = cache_of_layer[l.kv_source];
+        continue;
+      }
+      CacheDesc c;
+      c.layer = l.index;
+      c.type = options.cache_type;
+      c.capacity = static_cast<int64_t>(s->plan.layers[l.index].positions);
+      c.kv_heads = l.kv_heads;
+      c.head_dim_k = l.head_dim_k;
+      c.head_dim_v = l.head_dim_v;
+      c.k_equals_v = l.k_equals_v;
+      cache_of_layer[l.index] = static_cast<int>(s->resources.caches.size());
+      s->resources.caches.push_back(c);
+    }
+
+    s->decode = build_step_graph({s->spec, *s->weights, cache_of_layer, 1});
+    s->prefill = build_step_graph({s->spec, *s->weights, cache_of_layer, batch});
+    validate_graph(s->decode, s->resources);
+    validate_graph(s->prefill, s->resources);
+
+    s->backend = choose_backend(options.device, s->notice);
+    s->backend->load(s->resources);
+    s->backend->prepare(s->decode);
+    if (batch > 1) s->backend->prepare(s->prefill);
+    return std::unique_ptr<Session>(new Session(std::move(s)));
+  });
+}
+
+const ModelSpec& Session::spec() const { return state_->spec; }
+const CachePlan& Session::cache_plan() const { return state_->plan; }
+const Tokenizer& Session::tokenizer() const { return *state_->tokenizer; }
+std::string Session::backend_name() const { return state_->backend->name(); }
+const std::string& Session::notice() const { return state_->notice; }
+int Session::context() const { return state_->context; }
+int Session::position() const { return state_->position; }
+
+Result<std::vector<float>> Session::feed(std::span<const int32_t> tokens, const std::function<bool(int, int)>& progress) {
+  return capture([&]() -> std::vector<float> {
+    State& s = *state_;
+    if (tokens.empty()) throw Error("nothing to feed");
+    if (s.position + static_cast<int64_t>(tokens.size()) > s.context) {
+      throw Error(std::to_string(tokens.size()) + " tokens at position " + std::to_string(s.position) +
+                  " do not fit the context of " + std::to_string(s.context) + " tokens");
+    }
+    for (int32_t id : tokens) {
+      if (id < 0 || id >= s.spec.vocab) throw Error("token id " + std::to_string(id) + " is outside the vocabulary of " + std::to_string(s.spec.vocab));
+    }
+    const Graph* last = nullptr;
+    size_t done = 0;
+    while (done < tokens.size()) {
+      const size_t n = std::min<size_t>(tokens.size() - done, s.prefill.max_tokens);
+      last = n == 1 ? &s.decode : &s.prefill;
+      s.backend->run(*last, tokens.subspan(done, n), s.position);
+      s.position += static_cast<int>(n);
+      done += n;
+      if (progress && done < tokens.size() && !progress(static_cast<int>(done), static_cast<int>(tokens.size()))) {
+        throw Error("cancelled after " + std::to_string(done) + " of " + std::to_string(tokens.size()) + " tokens");
+      }
+    }
+    return s.backend->read(*last, last->logits);
+  });
+}
+
+void Session::rewind(int position) {
+  State& s = *state_;
+  position = std::clamp(position, 0, s.position);
+  if (position == 0) s.backend->clear_caches();
+  else s.backend->truncate_caches(position);
+  s.position = position;
+}
+
+std::vector<LayerTime> Session::layer_times() const {
+  std::vector<LayerTime> out;
+  for (const LayerTiming& t : state_->backend->timings()) out.push_back({t.layer, t.milliseconds});
+  return out;
+}
+
+MemoryUse Session::memory() const {
+  const Backend::Memory m = state_->backend->memory();
+  return {m.weights, m.caches, m.scratch};
+}
+
+}  // namespace archscope

@@ -1,0 +1,529 @@
+// The Vulkan backend: places weights, caches and activations in device memory blocks,
+// records each graph once and replays it per step. The per-op dispatches are in
+// engine/src/vulkan/step_ops.cpp.
+#include "runtime/vulkan_backend.h"
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+#include <map>
+#include <optional>
+
+#include "archscope/error.h"
+#include "archscope/vulkan_device.h"
+#include "vulkan/buffer_arena.h"
+#include "vulkan/step_ops.h"
+
+namespace archscope {
+
+namespace {
+
+using vulkan::BufferArena;
+using vulkan::DeviceCache;
+using vulkan::DeviceTensor;
+using vulkan::DeviceWeight;
+using vulkan::kBindingSlack;
+using vulkan::StepRecorder;
+
+// The head of the step buffer (shaders/step.glsl); the token ids follow it.
+struct StepHeader {
+  int32_t n_tokens = 0;
+  int32_t first_position = 0;
+  int32_t reserved[2] = {0, 0};
+};
+
+// A hash of what a recording depends on, so that a different graph at the address of a
+// prepared one is recognised and prepared anew.
+uint64_t fingerprint(const Graph& g) {
+  uint64_t h = 1469598103934665603ull;
+  auto mix = [&](int64_t v) { h = (h ^ static_cast<uint64_t>(v)) * 1099511628211ull; };
+  mix(g.max_tokens);
+  for (const TensorDesc& t : g.tensors) {
+    mix(t.cols);
+    mix(t.per_token);
+  }
+  for (const Op& op : g.ops) {
+    for (int64_t v : {int64_t(op.kind), int64_t(op.out), int64_t(op.a), int64_t(op.b), int64_t(op.weight),
+                      int64_t(op.cache), int64_t(op.layer)}) {
+      mix(v);
+    }
+  }
+  return h;
+}
+
+// One prepared graph: its activations, its step buffer and its recording.
+struct PreparedGraph {
+  const Graph* graph = nullptr;
+  uint64_t fingerprint = 0;
+  std::unique_ptr<BufferArena> arena;  // activations and attention partial results
+  std::vector<DeviceTensor> tensors;
+  std::optional<BufferRange> partials;  // scratch of split attention, shared by its ops
+  std::optional<Buffer> step;          // StepHeader + max_tokens token ids, host-visible
+  std::optional<BufferRange> step_device;  // its copy in device memory, which the shaders read
+  std::optional<CommandList> list;
+  struct Segment {  // timestamps [begin, end) enclose the ops of one layer
+    int layer;
+    uint32_t begin, end;
+  };
+  std::vector<Segment> segments;
+  int64_t vocabulary = std::numeric_limits<int64_t>::max();  // rows of the GetRows tables
+  int64_t last_tokens = 0;
+};
+
+struct CacheStore {
+  DeviceCache device;
+  BufferArena::Slice positions;
+};
+
+class VulkanBackend final : public Backend {
+ public:
+  VulkanBackend(VulkanDevice gpu, const VulkanBackendOptions& options)
+      : gpu_(std::move(gpu)), access_(options.staged ? HostAccess::Staged : HostAccess::Auto), pipelines_(gpu_) {
+    const VulkanDeviceInfo& info = gpu_.info();
+    if (!info.subgroup_arithmetic) {
+      throw Error("Vulkan device '" + info.name + "' lacks subgroup arithmetic in compute shaders, which archscope's "
+                  "shaders use; update its driver or choose another device");
+    }
+    block_limit_ = std::min<uint64_t>(info.max_memory_allocation_size, uint64_t{1} << 30);
+    if (options.max_block_bytes) block_limit_ = std::min(block_limit_, options.max_block_bytes);
+    binding_limit_ = std::min<uint64_t>({info.max_storage_buffer_range, uint64_t{1} << 31, block_limit_});
+    if (options.max_binding_bytes) binding_limit_ = std::min(binding_limit_, options.max_binding_bytes);
+    alignment_ = std::max<uint64_t>(info.storage_buffer_offset_alignment, 64);
+    dummy_.emplace(gpu_, 256);
+  }
+
+  std::string name() const override { return "vulkan: " + gpu_.info().name; }
+
+  void load(const ModelResources& resources) override {
+    graphs_.clear();
+    last_run_ = nullptr;
+    vectors_.clear();
+    vector_arenas_.clear();
+    resources_ = resources;
+    weight_arena_.reset();
+    cache_arena_.reset();
+    try {
+      load_weights();
+    } catch (const Error& e) {
+      weight_arena_.reset();
+      throw Error("Vulkan backend: loading the weights onto '" + gpu_.info().name + "' failed: " + e.what());
+    }
+    try {
+      load_caches();
+      clear_caches();
+    } catch (const Error& e) {
+      weight_arena_.reset();
+      cache_arena_.reset();
+      throw Error("Vulkan backend: allocating the KV caches on '" + gpu_.info().name + "' failed: " + e.what());
+    }
+  }
+
+  void prepare(const Graph& graph) override {
+    if (!weight_arena_) throw Error("Vulkan backend: prepare() before load()");
+    validate_graph(graph, resources_);
+    check_graph(graph);
+    auto prepared = std::make_unique<PreparedGraph>();
+    PreparedGraph& g = *prepared;
+    g.graph = &graph;
+    g.fingerprint = fingerprint(graph);
+    place_activations(graph, g);
+    make_vectors(graph);
+    record(graph, g);
+    std::erase_if(graphs_, [&](const auto& other) { return other->graph == &graph; });
+    if (last_run_ && last_run_->graph == &graph) last_run_ = nullptr;
+    graphs_.push_back(std::move(prepared));
+  }
+
+  void run(const Graph& graph, std::span<const int32_t> tokens, int32_t first_position) override {
+    PreparedGraph* g = find(graph);
+    if (!g) {
+      prepare(graph);
+      g = find(graph);
+    }
+    const int64_t n = static_cast<int64_t>(tokens.size());
+    if (n < 1 || n > graph.max_tokens) {
+      throw Error("a step of " + std::to_string(n) + " tokens does not fit a graph of at most " +
+                  std::to_string(graph.max_tokens));
+    }
+    if (first_position < 0 || int64_t(first_position) + n > std::numeric_limits<int32_t>::max()) {
+      throw Error("step position " + std::to_string(first_position) + " is out of range");
+    }
+    for (int32_t id : tokens) {
+      if (id < 0 || id >= g->vocabulary) {
+        throw Error("token id " + std::to_string(id) + " is outside the vocabulary of " + std::to_string(g->vocabulary));
+      }
+    }
+    StepHeader header;
+    header.n_tokens = static_cast<int32_t>(n);
+    header.first_position = first_position;
+    g->step->write<StepHeader>(std::span(&header, 1));
+    g->step->write<int32_t>(tokens, sizeof(StepHeader));
+    try {
+      g->list->submit_and_wait();
+    } catch (const Error& e) {
+      g->last_tokens = 0;
+      throw Error("Vulkan step of " + std::to_string(n) + " tokens at position " + std::to_string(first_position) +
+                  " on '" + gpu_.info().name + "' failed: " + e.what());
+    }
+    g->last_tokens = n;
+    last_run_ = g;
+  }
+
+  std::vector<float> read(const Graph& graph, int tensor) override {
+    PreparedGraph* g = find(graph);
+    if (!g) throw Error("read(): the step graph was not prepared on the Vulkan backend");
+    if (tensor < 0 || tensor >= static_cast<int>(g->tensors.size())) {
+      throw Error("read(): no tensor " + std::to_string(tensor) + " in the step graph");
+    }
+    if (g->last_tokens == 0) throw Error("read(): the step graph has not run yet");
+    const DeviceTensor& t = g->tensors[tensor];
+    std::vector<float> values((t.per_token ? g->last_tokens : 1) * t.cols);
+    t.range.buffer->read<float>(values, t.range.offset);
+    return values;
+  }
+
+  void clear_caches() override {
+    for (CacheStore& c : caches_) {
+      const std::vector<int32_t> empty(c.device.capacity, -1);
+      cache_arena_->block(c.positions).write<int32_t>(empty, c.positions.offset);
+    }
+  }
+
+  void truncate_caches(int32_t position) override {
+    for (CacheStore& c : caches_) {
+      std::vector<int32_t> positions(c.device.capacity);
+      Buffer& block = cache_arena_->block(c.positions);
+      block.read<int32_t>(positions, c.positions.offset);
+      for (int32_t& p : positions) {
+        if (p >= position) p = -1;
+      }
+      block.write<int32_t>(positions, c.positions.offset);
+    }
+  }
+
+  std::vector<LayerTiming> timings() const override {
+    if (!last_run_ || last_run_->segments.empty()) return {};
+    const std::vector<double> ms = last_run_->list->timestamps_ms();
+    if (ms.empty()) return {};
+    std::map<int, double> per_layer;
+    for (const PreparedGraph::Segment& s : last_run_->segments) per_layer[s.layer] += ms.at(s.end) - ms.at(s.begin);
+    std::vector<LayerTiming> out;
+    for (auto [layer, milliseconds] : per_layer) out.push_back({layer, milliseconds});
+    return out;
+  }
+
+  Memory memory() const override {
+    Memory m;
+    if (weight_arena_) m.weights = weight_arena_->bytes();
+    for (const auto& arena : vector_arenas_) m.weights += arena->bytes();
+    if (cache_arena_) m.caches = cache_arena_->bytes();
+    m.scratch = dummy_->size();
+    for (const auto& g : graphs_) m.scratch += g->arena->bytes() + g->step->size();
+    return m;
+  }
+
+ private:
+  PreparedGraph* find(const Graph& graph) {
+    for (const auto& g : graphs_) {
+      if (g->graph == &graph) return g->fingerprint == fingerprint(graph) ? g.get() : nullptr;
+    }
+    return nullptr;
+  }
+
+  // Weights: pieces of whole rows, each at most one binding, placed in blocks, uploaded.
+  void load_weights() {
+    weights_.clear();
+    weight_arena_ = std::make_unique<BufferArena>(block_limit_, alignment_);
+    std::vector<std::vector<BufferArena::Slice>> slices;
+    for (const WeightDesc& w : resources_.weights) {
+      const std::string what = "weight " + w.name;
+      if (!reference::is_supported_weight_type(w.type)) {
+        const GgmlTypeInfo* info = ggml_type_info(w.type);
+        throw Error(what + " is of type " + (info ? info->name : "?") +
+                    ", which the Vulkan backend does not compute with (f32, f16, bf16, q8_0, q4_0, q4_K, q5_K, q6_K)");
+      }
+      const std::optional<uint64_t> row_bytes = ggml_bytes(w.type, static_cast<uint64_t>(std::max<int64_t>(w.cols, 0)));
+      if (w.cols <= 0 || w.rows <= 0 || w.experts <= 0 || !row_bytes || w.row_bytes != *row_bytes || !w.data) {
+        throw Error(what + " has an unusable shape or no data (" + std::to_string(w.cols) + " x " +
+                    std::to_string(w.rows) + " x " + std::to_string(w.experts) + ", row of " +
+                    std::to_string(w.row_bytes) + " bytes)");
+      }
+      const int64_t per_piece = static_cast<int64_t>((binding_limit_ - kBindingSlack) / w.row_bytes);
+      if (per_piece < 1) throw Error(what + ": one row of " + std::to_string(w.row_bytes) + " bytes exceeds a binding");
+      DeviceWeight d;
+      d.name = w.name;
+      d.type = w.type;
+      d.cols = w.cols;
+      d.rows = w.rows;
+      d.row_bytes = w.row_bytes;
+      slices.emplace_back();
+      const int64_t total = w.rows * w.experts;
+      for (int64_t first = 0; first < total; first += per_piece) {
+        const int64_t rows = std::min(per_piece, total - first);
+        slices.back().push_back(weight_arena_->reserve(uint64_t(rows) * w.row_bytes + kBindingSlack));
+        d.pieces.push_back({BufferRange(*dummy_), first, rows});
+      }
+      weights_.push_back(std::move(d));
+    }
+    weight_arena_->allocate(gpu_, access_);
+    for (size_t i = 0; i < weights_.size(); ++i) {
+      const WeightDesc& w = resources_.weights[i];
+      for (size_t k = 0; k < weights_[i].pieces.size(); ++k) {
+        DeviceWeight::Piece& piece = weights_[i].pieces[k];
+        const BufferArena::Slice& slice = slices[i][k];
+        piece.range = weight_arena_->range(slice);
+        const auto* bytes = reinterpret_cast<const std::byte*>(w.data + uint64_t(piece.first_row) * w.row_bytes);
+        weight_arena_->block(slice).write_bytes(std::span(bytes, uint64_t(piece.rows) * w.row_bytes), slice.offset);
+      }
+    }
+  }
+
+  // Caches: parts of whole slots, each at most one binding, and a position per slot.
+  void load_caches() {
+    caches_.clear();
+    cache_arena_ = std::make_unique<BufferArena>(block_limit_, alignment_);
+    struct Slices {
+      std::vector<BufferArena::Slice> keys, values;
+    };
+    std::vector<Slices> slices;
+    for (const CacheDesc& c : resources_.caches) {
+      const std::string what = "the KV cache of layer " + std::to_string(c.layer);
+      if (c.type != GgmlType::F32 && c.type != GgmlType::F16 && c.type != GgmlType::BF16 && c.type != GgmlType::Q8_0) {
+        throw Error(what + " has a type the Vulkan backend does not store (f32, f16, bf16, q8_0)");
+      }
+      if (c.capacity <= 0 || c.kv_heads <= 0 || c.head_dim_k <= 0 || c.head_dim_v <= 0 || c.head_dim_k > 1024 ||
+          c.head_dim_v > 1024) {
+        throw Error(what + " has an unusable shape (" + std::to_string(c.capacity) + " slots, " +
+                    std::to_string(c.kv_heads) + " heads of " + std::to_string(c.head_dim_k) + " / " +
+                    std::to_string(c.head_dim_v) + " dims; at most 1024 dims)");
+      }
+      if (c.type == GgmlType::Q8_0 && (c.head_dim_k % 32 || c.head_dim_v % 32)) {
+        throw Error(what + ": a q8_0 cache needs head dims that are multiples of 32");
+      }
+      CacheStore store;
+      DeviceCache& d = store.device;
+      d.type = c.type;
+      d.capacity = c.capacity;
+      d.kv_heads = c.kv_heads;
+      d.head_dim_k = c.head_dim_k;
+      d.head_dim_v = c.head_dim_v;
+      d.k_equals_v = c.k_equals_v;
+      d.key_stride = vulkan::cache_row_stride(c.type, int64_t(c.kv_heads) * c.head_dim_k);
+      d.value_stride = c.k_equals_v ? 0 : vulkan::cache_row_stride(c.type, int64_t(c.kv_heads) * c.head_dim_v);
+      const int64_t per_part =
+          static_cast<int64_t>((binding_limit_ - kBindingSlack) / std::max(d.key_stride, d.value_stride));
+      if (per_part < 1) throw Error(what + ": one slot exceeds a binding");
+      if (uint64_t(c.capacity) * sizeof(int32_t) > binding_limit_) {
+        throw Error(what + ": " + std::to_string(c.capacity) + " slots are more than one binding can index");
+      }
+      slices.emplace_back();
+      for (int64_t first = 0; first < c.capacity; first += per_part) {
+        const int64_t slots = std::min(per_part, c.capacity - first);
+        slices.back().keys.push_back(cache_arena_->reserve(uint64_t(slots) * d.key_stride + kBindingSlack));
+        if (!c.k_equals_v) {
+          slices.back().values.push_back(cache_arena_->reserve(uint64_t(slots) * d.value_stride + kBindingSlack));
+        }
+        d.parts.push_back({BufferRange(*dummy_), BufferRange(*dummy_), first, slots});
+      }
+      store.positions = cache_arena_->reserve(uint64_t(c.capacity) * sizeof(int32_t));
+      caches_.push_back(std::move(store));
+    }
+    cache_arena_->allocate(gpu_, access_);
+    for (size_t i = 0; i < caches_.size(); ++i) {
+      DeviceCache& d = caches_[i].device;
+      for (size_t k = 0; k < d.parts.size(); ++k) {
+        d.parts[k].keys = cache_arena_->range(slices[i].keys[k]);
+        d.parts[k].values = d.k_equals_v ? d.parts[k].keys : cache_arena_->range(slices[i].values[k]);
+      }
+      d.positions = cache_arena_->range(caches_[i].positions);
+    }
+  }
+
+  // What the Vulkan shaders need beyond validate_graph().
+  void check_graph(const Graph& graph) const {
+    if (graph.max_tokens < 1 || graph.max_tokens > 65535) throw Error("a step graph needs 1 to 65535 max_tokens");
+    for (size_t i = 0; i < graph.ops.size(); ++i) {
+      const Op& op = graph.ops[i];
+      auto fail = [&](const std::string& problem) {
+        throw Error("step graph op " + std::to_string(i) + " (" + to_string(op.kind) + ", layer " +
+                    std::to_string(op.layer) + "): " + problem + " on the Vulkan backend");
+      };
+      if ((op.kind == OpKind::MatMul || op.kind == OpKind::Attention) && op.out == op.a) fail("cannot work in place");
+      if (op.kind == OpKind::Rope && !graph.tensors[op.out].per_token && graph.max_tokens > 1) {
+        fail("rotates one row per token, so its tensor must be per-token");
+      }
+    }
+  }
+
+  void place_activations(const Graph& graph, PreparedGraph& g) {
+    g.arena = std::make_unique<BufferArena>(block_limit_, alignment_);
+    std::vector<BufferArena::Slice> slices;
+    for (const TensorDesc& t : graph.tensors) {
+      const uint64_t bytes = uint64_t(t.per_token ? graph.max_tokens : 1) * uint64_t(std::max<int64_t>(t.cols, 1)) * 4;
+      if (bytes > binding_limit_) {
+        throw Error("step tensor " + t.name + " (" + std::to_string(bytes) + " bytes) exceeds one binding of " +
+                    std::to_string(binding_limit_) + " bytes; use a smaller batch");
+      }
+      slices.push_back(g.arena->reserve(bytes));
+    }
+    uint64_t partial_bytes = 0;
+    for (const Op& op : graph.ops) {
+      if (op.kind != OpKind::Attention) continue;
+      const vulkan::AttentionPlan plan =
+          vulkan::plan_attention(caches_[op.cache].device, op.attention.q_heads, graph.max_tokens, binding_limit_);
+      partial_bytes = std::max(partial_bytes, plan.partial_bytes);
+    }
+    std::optional<BufferArena::Slice> partials;
+    if (partial_bytes > 0) partials = g.arena->reserve(partial_bytes);
+    const uint64_t step_bytes = sizeof(StepHeader) + sizeof(int32_t) * uint64_t(graph.max_tokens);
+    const BufferArena::Slice step = g.arena->reserve(step_bytes);
+    g.arena->allocate(gpu_, access_);
+    for (size_t i = 0; i < graph.tensors.size(); ++i) {
+      g.tensors.push_back({g.arena->range(slices[i]), graph.tensors[i].cols, graph.tensors[i].per_token});
+    }
+    if (partials) g.partials = g.arena->range(*partials);
+    g.step_device = g.arena->range(step);
+    g.step.emplace(gpu_, step_bytes, HostAccess::Mapped);
+  }
+
+  // Weights used as vectors (norm weights, rope factors, sinks, MulWeight rows) as f32: an
+  // f32 weight in one piece is bound as it is; others get an f32 copy, made once.
+  void make_vectors(const Graph& graph) {
+    std::vector<int> needed;
+    for (const Op& op : graph.ops) {
+      const bool vector_use = op.kind == OpKind::RmsNorm || op.kind == OpKind::Rope ||
+                              op.kind == OpKind::Attention || op.kind == OpKind::MulWeight;
+      if (!vector_use || op.weight < 0 || vectors_.count(op.weight)) continue;
+      const DeviceWeight& w = weights_[op.weight];
+      if (w.type == GgmlType::F32 && w.pieces.size() == 1) {
+        vectors_.emplace(op.weight, w.pieces[0].range);
+      } else if (std::find(needed.begin(), needed.end(), op.weight) == needed.end()) {
+        needed.push_back(op.weight);
+      }
+    }
+    if (needed.empty()) return;
+    auto arena = std::make_unique<BufferArena>(block_limit_, alignment_);
+    std::vector<BufferArena::Slice> slices;
+    for (int id : needed) {
+      const WeightDesc& w = resources_.weights[id];
+      slices.push_back(arena->reserve(uint64_t(w.cols) * uint64_t(w.rows) * sizeof(float)));
+    }
+    arena->allocate(gpu_, access_);
+    for (size_t i = 0; i < needed.size(); ++i) {
+      const WeightDesc& w = resources_.weights[needed[i]];
+      std::vector<float> values(uint64_t(w.cols) * uint64_t(w.rows));
+      for (int64_t r = 0; r < w.rows; ++r) {
+        reference::dequantize_row(w.type, w.data + uint64_t(r) * w.row_bytes, values.data() + r * w.cols, w.cols);
+      }
+      arena->block(slices[i]).write<float>(values, slices[i].offset);
+      vectors_.emplace(needed[i], arena->range(slices[i]));
+    }
+    vector_arenas_.push_back(std::move(arena));
+  }
+
+  std::optional<BufferRange> vector_of(int weight) const {
+    if (weight < 0) return std::nullopt;
+    return vectors_.at(weight);
+  }
+
+  // Records every op of the graph, with a timestamp wherever the layer changes.
+  void record(const Graph& graph, PreparedGraph& g) {
+    g.list.emplace(gpu_);
+    CommandList& list = *g.list;
+    const bool timed = gpu_.info().timestamps;
+    if (timed) list.enable_timestamps(static_cast<uint32_t>(graph.ops.size()) + 2);
+    // Each replay starts by copying the step's inputs (written by run()) to device memory.
+    list.copy(BufferRange(*g.step), *g.step_device, g.step->size());
+    StepRecorder rec(pipelines_, list, *g.step_device, BufferRange(*dummy_), graph.max_tokens);
+    const auto& t = g.tensors;
+    using E = StepRecorder::Elementwise;
+    using B = StepRecorder::Broadcast;
+    std::optional<PreparedGraph::Segment> segment;
+    for (const Op& op : graph.ops) {
+      if (timed && (!segment || segment->layer != op.layer)) {
+        const uint32_t now = list.write_timestamp();
+        if (segment) g.segments.push_back({segment->layer, segment->begin, now});
+        segment = PreparedGraph::Segment{op.layer, now, now};
+      }
+      switch (op.kind) {
+        case OpKind::GetRows:
+          rec.get_rows(weights_[op.weight], t[op.out]);
+          g.vocabulary = std::min(g.vocabulary, weights_[op.weight].rows);
+          break;
+        case OpKind::RmsNorm:
+          rec.rms_norm(t[op.a], vector_of(op.weight), t[op.out], op.group > 0 ? op.group : t[op.a].cols, op.eps);
+          break;
+        case OpKind::MatMul:
+          rec.matmul(weights_[op.weight], t[op.a], t[op.out]);
+          break;
+        case OpKind::Rope:
+          rec.rope(t[op.out], vector_of(op.weight), op.heads, op.head_dim, op.rope);
+          break;
+        case OpKind::StoreKv:
+          rec.store_kv(caches_[op.cache].device, t[op.a], op.b >= 0 ? std::optional(t[op.b]) : std::nullopt);
+          break;
+        case OpKind::Attention: {
+          const DeviceCache& cache = caches_[op.cache].device;
+          const vulkan::AttentionPlan plan =
+              vulkan::plan_attention(cache, op.attention.q_heads, graph.max_tokens, binding_limit_);
+          rec.attention(cache, t[op.a], vector_of(op.weight), op.attention, plan, g.partials, t[op.out]);
+          break;
+        }
+        case OpKind::Glu:  // Gelu runs as gelu_tanh, as on the CPU backend
+          rec.elementwise(op.activation == Activation::Silu ? E::SwiGlu : E::GeGlu, t[op.a], t[op.b].range, B::None, 0,
+                          t[op.out]);
+          break;
+        case OpKind::Add:
+        case OpKind::Mul: {
+          const B shape = t[op.a].per_token && !t[op.b].per_token ? B::Row : B::None;
+          rec.elementwise(op.kind == OpKind::Add ? E::Add : E::Mul, t[op.a], t[op.b].range, shape, 0, t[op.out]);
+          break;
+        }
+        case OpKind::MulWeight: {
+          const WeightDesc& w = resources_.weights[op.weight];
+          rec.elementwise(E::Mul, t[op.a], vector_of(op.weight), w.cols * w.rows == 1 ? B::Scalar : B::Row, 0,
+                          t[op.out]);
+          break;
+        }
+        case OpKind::Scale:
+          rec.elementwise(E::Scale, t[op.a], std::nullopt, B::None, op.scalar, t[op.out]);
+          break;
+        case OpKind::Softcap:
+          rec.elementwise(E::Softcap, t[op.a], std::nullopt, B::None, op.scalar, t[op.out]);
+          break;
+        case OpKind::LastRow:
+          rec.last_row(t[op.a], t[op.out]);
+          break;
+      }
+    }
+    if (timed && segment) g.segments.push_back({segment->layer, segment->begin, list.write_timestamp()});
+  }
+
+  VulkanDevice gpu_;
+  HostAccess access_;
+  vulkan::PipelineCache pipelines_;
+  uint64_t block_limit_ = 0, binding_limit_ = 0, alignment_ = 0;
+  std::optional<Buffer> dummy_;  // bound where an op has no buffer to give
+
+  ModelResources resources_;
+  std::unique_ptr<BufferArena> weight_arena_, cache_arena_;
+  std::vector<DeviceWeight> weights_;
+  std::vector<CacheStore> caches_;
+  std::vector<std::unique_ptr<BufferArena>> vector_arenas_;
+  std::map<int, BufferRange> vectors_;
+
+  std::vector<std::unique_ptr<PreparedGraph>> graphs_;
+  const PreparedGraph* last_run_ = nullptr;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_vulkan_backend(const std::string& device_selector, const VulkanBackendOptions& options) {
+  return std::make_unique<VulkanBackend>(VulkanDevice::open(device_selector), options);
+}
+
+std::unique_ptr<Backend> make_vulkan_backend(const std::string& device_selector) {
+  return make_vulkan_backend(device_selector, VulkanBackendOptions{});
+}
+
+}  // namespace archscope

@@ -1,0 +1,120 @@
+// make_small_bpe_vocab: trains a byte-level BPE vocabulary the textbook way. The sample is
+// split into words by the style's pre-tokenizer (llama-bpe or qwen2), each word starts as
+// its bytes (token id = byte value), and the most frequent adjacent pair is merged into a
+// new token until the vocabulary is full. Ties go to the smaller (left, right) ids, so the
+// result is the same on every machine.
+#include <map>
+
+#include "archscope/error.h"
+#include "archscope/tokenizer.h"
+#include "tokenizer/pre_tokenizer.h"
+#include "tokenizer/utf8.h"
+
+namespace archscope {
+namespace {
+
+struct Style {
+  const char* pre;
+  std::vector<std::string> specials;
+  const char *bos, *eos, *eot, *padding;
+  bool add_bos;
+};
+
+Style style_of(SmallVocabStyle style) {
+  if (style == SmallVocabStyle::Qwen2) {
+    return {"qwen2", {"<|endoftext|>", "<|im_start|>", "<|im_end|>"}, "<|endoftext|>", "<|im_end|>", nullptr,
+            "<|endoftext|>", false};
+  }
+  return {"llama-bpe",
+          {"<|begin_of_text|>", "<|end_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"},
+          "<|begin_of_text|>",
+          "<|end_of_text|>",
+          "<|eot_id|>",
+          nullptr,
+          true};
+}
+
+}  // namespace
+
+Vocabulary make_small_bpe_vocab(const SmallBpeOptions& options) {
+  const Style style = style_of(options.style);
+  const size_t n_specials = style.specials.size();
+  if (options.vocab_size < 256 + n_specials) {
+    throw Error("make_small_bpe_vocab: vocab_size " + std::to_string(options.vocab_size) + " leaves no room for the " +
+                std::to_string(256 + n_specials) + " byte and special tokens");
+  }
+  const size_t n_normal = options.vocab_size - n_specials;
+  const std::string& text = options.training_text.empty() ? builtin_training_text() : options.training_text;
+
+  Vocabulary vocab;
+  vocab.model = "gpt2";
+  vocab.pre = style.pre;
+  for (int b = 0; b < 256; ++b) vocab.tokens.push_back(tokenizer::gpt2_byte_to_text(static_cast<uint8_t>(b)));
+  std::map<std::string, int32_t> ids;
+  for (int b = 0; b < 256; ++b) ids.emplace(vocab.tokens[b], b);
+
+  // Distinct words with their counts, each as a sequence of token ids.
+  std::map<std::string, int> word_counts;
+  const tokenizer::RegexSplitter splitter(tokenizer::find_pre_tokenizer(style.pre)->regexes);
+  for (const std::string& word : splitter.split(text)) ++word_counts[word];
+  std::vector<std::pair<std::vector<int32_t>, int>> words;
+  for (const auto& [word, count] : word_counts) {
+    std::vector<int32_t> seq;
+    for (char c : word) seq.push_back(static_cast<uint8_t>(c));
+    words.emplace_back(std::move(seq), count);
+  }
+
+  while (vocab.tokens.size() < n_normal) {
+    std::map<std::pair<int32_t, int32_t>, int> pairs;
+    for (const auto& [seq, count] : words) {
+      for (size_t i = 1; i < seq.size(); ++i) pairs[{seq[i - 1], seq[i]}] += count;
+    }
+    std::pair<int32_t, int32_t> best{-1, -1};
+    int best_count = 1;  // a pair seen once teaches nothing
+    for (const auto& [pair, count] : pairs) {
+      if (count > best_count) best = pair, best_count = count;
+    }
+    if (best.first < 0) break;
+
+    const std::string merged = vocab.tokens[best.first] + vocab.tokens[best.second];
+    vocab.merges.push_back(vocab.tokens[best.first] + " " + vocab.tokens[best.second]);
+    auto [it, added] = ids.emplace(merged, static_cast<int32_t>(vocab.tokens.size()));
+    if (added) vocab.tokens.push_back(merged);
+    const int32_t result = it->second;
+    for (auto& [seq, count] : words) {
+      std::vector<int32_t> out;
+      out.reserve(seq.size());
+      for (size_t i = 0; i < seq.size(); ++i) {
+        if (i + 1 < seq.size() && seq[i] == best.first && seq[i + 1] == best.second) {
+          out.push_back(result);
+          ++i;
+        } else {
+          out.push_back(seq[i]);
+        }
+      }
+      seq = std::move(out);
+    }
+  }
+  vocab.token_types.assign(vocab.tokens.size(), TokenType::Normal);
+
+  for (const std::string& special : style.specials) {
+    vocab.tokens.push_back(special);
+    vocab.token_types.push_back(TokenType::Control);
+  }
+  // A short sample may run out of pairs: reserved tokens keep the size exact, as Llama 3's
+  // <|reserved_special_token_N|> do.
+  for (int i = 0; vocab.tokens.size() < options.vocab_size; ++i) {
+    vocab.tokens.push_back("<|reserved_special_token_" + std::to_string(i) + "|>");
+    vocab.token_types.push_back(TokenType::Control);
+  }
+
+  vocab.bos = vocab.find(style.bos);
+  vocab.eos = vocab.find(style.eos);
+  if (style.eot) vocab.eot = vocab.find(style.eot);
+  if (style.padding) vocab.padding = vocab.find(style.padding);
+  vocab.add_bos = style.add_bos;
+  vocab.add_eos = false;
+  return vocab;
+}
+
+}  // namespace archscope

@@ -1,0 +1,237 @@
+// Recording the step-graph ops: bindings, push constants and work-group counts for each
+// shader. The push-constant structs mirror the `Push` blocks of the shaders field by field
+// (all 32-bit, so the C++ and GLSL layouts agree).
+#include "vulkan/step_ops.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numbers>
+
+#include "archscope/error.h"
+
+namespace archscope::vulkan {
+
+namespace {
+
+uint32_t u32(int64_t value) { return static_cast<uint32_t>(value); }
+uint32_t ceil_div(uint64_t a, uint64_t b) { return static_cast<uint32_t>((a + b - 1) / b); }
+uint32_t type_id(GgmlType type) { return static_cast<uint32_t>(type); }  // the shaders' QUANT_TYPE
+
+// Rows of a weight piece that belong to expert 0 (the rows an Op computes with).
+int64_t rows_in_use(const DeviceWeight& w, const DeviceWeight::Piece& piece) {
+  return std::clamp<int64_t>(w.rows - piece.first_row, 0, piece.rows);
+}
+
+}  // namespace
+
+uint64_t cache_row_stride(GgmlType type, int64_t elements) {
+  const std::optional<uint64_t> bytes = ggml_bytes(type, static_cast<uint64_t>(elements));
+  if (!bytes) throw Error("a cache row of " + std::to_string(elements) + " elements is not a whole number of blocks");
+  return (*bytes + 3) / 4 * 4;
+}
+
+AttentionPlan plan_attention(const DeviceCache& cache, int q_heads, int max_tokens, uint64_t max_binding_bytes) {
+  // Enough work groups to fill a GPU (a few hundred) when the step itself has few
+  // (decode: 1 token x q_heads); a split is never shorter than one 64-slot tile.
+  constexpr uint64_t kTargetGroups = 256;
+  const uint64_t queries = uint64_t(max_tokens) * uint64_t(q_heads);
+  const uint64_t wanted_splits = std::max<uint64_t>(1, kTargetGroups / std::max<uint64_t>(queries, 1));
+  uint64_t chunk = std::max<uint64_t>(64, (uint64_t(cache.capacity) + wanted_splits - 1) / wanted_splits);
+  chunk = (chunk + 63) / 64 * 64;
+  int64_t largest_part = 0;
+  for (const DeviceCache::Part& part : cache.parts) largest_part = std::max(largest_part, part.slots);
+  for (;;) {
+    AttentionPlan plan;
+    plan.chunk = static_cast<uint32_t>(chunk);
+    plan.splits = 0;
+    for (const DeviceCache::Part& part : cache.parts) plan.splits += ceil_div(part.slots, chunk);
+    const uint64_t record = uint64_t(cache.head_dim_v) + 2;  // m, l, acc[head_dim_v]
+    plan.partial_bytes = plan.splits > 1 ? queries * plan.splits * record * sizeof(float) : 0;
+    if (plan.partial_bytes <= max_binding_bytes) return plan;
+    if (chunk >= uint64_t(largest_part)) {
+      throw Error("attention over a cache of " + std::to_string(cache.capacity) + " slots in " +
+                  std::to_string(cache.parts.size()) + " parts needs " + std::to_string(plan.partial_bytes) +
+                  " bytes of partial results for " + std::to_string(max_tokens) +
+                  " tokens, more than one binding holds; use a smaller batch");
+    }
+    chunk *= 2;
+  }
+}
+
+const ComputePipeline& PipelineCache::get(const std::string& shader, uint32_t buffers, uint32_t push_bytes,
+                                          std::vector<uint32_t> constants) {
+  std::unique_ptr<ComputePipeline>& pipeline = pipelines_[{shader, constants}];
+  if (!pipeline) pipeline = std::make_unique<ComputePipeline>(*device_, shader, buffers, push_bytes, constants);
+  return *pipeline;
+}
+
+StepRecorder::StepRecorder(PipelineCache& pipelines, CommandList& list, BufferRange step, BufferRange dummy,
+                           int max_tokens)
+    : pipelines_(pipelines), list_(list), step_(step), dummy_(dummy), max_tokens_(max_tokens) {}
+
+void StepRecorder::get_rows(const DeviceWeight& table, const DeviceTensor& out) {
+  struct {
+    uint32_t cols, row_bytes, first_row, rows;
+  } push;
+  const ComputePipeline& shader = pipelines_.get("get_rows", 3, sizeof push, {type_id(table.type)});
+  for (const DeviceWeight::Piece& piece : table.pieces) {
+    const int64_t piece_rows = rows_in_use(table, piece);
+    if (piece_rows == 0) continue;
+    push = {u32(table.cols), u32(table.row_bytes), u32(piece.first_row), u32(piece_rows)};
+    list_.dispatch(shader, {step_, piece.range, out.range}, push,
+                   GroupCount{ceil_div(ceil_div(table.cols, 32), 64), rows(out), 1});
+  }
+}
+
+void StepRecorder::matmul(const DeviceWeight& w, const DeviceTensor& x, const DeviceTensor& out) {
+  struct {
+    uint32_t cols, row_bytes, rows, first_out, out_cols, per_token;
+  } push;
+  // MAX_TOKENS and ROWS of matmul_vec.comp, TILE of matmul_tiled.comp.
+  constexpr uint32_t kVecTokens = 8, kVecRows = 8, kTile = 32;
+  const bool vec = rows(x) <= kVecTokens;
+  const ComputePipeline& shader =
+      pipelines_.get(vec ? "matmul_vec" : "matmul_tiled", 4, sizeof push, {type_id(w.type)});
+  for (const DeviceWeight::Piece& piece : w.pieces) {
+    const int64_t piece_rows = rows_in_use(w, piece);
+    if (piece_rows == 0) continue;
+    push = {u32(w.cols), u32(w.row_bytes), u32(piece_rows), u32(piece.first_row), u32(w.rows), x.per_token ? 1u : 0u};
+    const GroupCount groups =
+        vec ? groups_for(piece_rows, kVecRows) : GroupCount{ceil_div(piece_rows, kTile), ceil_div(rows(x), kTile), 1};
+    list_.dispatch(shader, {step_, piece.range, x.range, out.range}, push, groups);
+  }
+}
+
+void StepRecorder::rms_norm(const DeviceTensor& x, std::optional<BufferRange> weight, const DeviceTensor& out,
+                            int64_t group, float eps) {
+  struct {
+    uint32_t cols, group, per_token, has_weight;
+    float eps;
+  } push{u32(x.cols), u32(group), x.per_token ? 1u : 0u, weight ? 1u : 0u, eps};
+  const ComputePipeline& shader = pipelines_.get("rms_norm", 4, sizeof push);
+  list_.dispatch(shader, {step_, x.range, weight.value_or(dummy_), out.range}, push,
+                 GroupCount{u32(x.cols / group), rows(x), 1});
+}
+
+void StepRecorder::rope(const DeviceTensor& x, std::optional<BufferRange> factors, int heads, int head_dim,
+                        const reference::RopeParams& r) {
+  if (r.rotary_dims == 0) return;
+  // YaRN correction dims, as ggml_rope_yarn_corr_dims (only used when ext_factor != 0).
+  auto corr_dim = [&](float n_rot) {
+    return r.rotary_dims * std::log(r.original_context / (n_rot * 2 * std::numbers::pi_v<float>)) /
+           (2 * std::log(r.theta));
+  };
+  float low = std::max(0.0f, std::floor(corr_dim(r.beta_fast)));
+  float high = std::min(static_cast<float>(r.rotary_dims - 1), std::ceil(corr_dim(r.beta_slow)));
+  if (!std::isfinite(low)) low = 0.0f;
+  if (!std::isfinite(high)) high = 0.0f;
+  struct {
+    uint32_t heads, head_dim, rotary_dims, rotary_offset, neox, has_factors;
+    float theta_scale, freq_scale, ext_factor, attn_factor, corr_low, corr_high;
+  } push{u32(heads),
+         u32(head_dim),
+         u32(r.rotary_dims),
+         u32(r.rotary_offset),
+         r.neox ? 1u : 0u,
+         factors ? 1u : 0u,
+         std::pow(r.theta, -2.0f / static_cast<float>(r.rotary_dims)),
+         r.freq_scale,
+         r.ext_factor,
+         r.attn_factor,
+         low,
+         high};
+  const ComputePipeline& shader = pipelines_.get("rope", 3, sizeof push);
+  list_.dispatch(shader, {step_, x.range, factors.value_or(dummy_)}, push,
+                 GroupCount{ceil_div(uint64_t(heads) * (r.rotary_dims / 2), 64), rows(x), 1});
+}
+
+void StepRecorder::store_kv(const DeviceCache& cache, const DeviceTensor& keys, std::optional<DeviceTensor> values) {
+  struct {
+    uint32_t key_cols, value_cols, key_stride, value_stride, capacity, first_slot, slots, has_values;
+  } push;
+  const ComputePipeline& shader = pipelines_.get("store_kv", 6, sizeof push, {type_id(cache.type)});
+  // Elements each invocation converts (store_kv.comp): whole words of the cache row.
+  const uint64_t per_item = cache.type == GgmlType::F32 ? 1 : cache.type == GgmlType::Q8_0 ? 64 : 2;
+  const int64_t widest = std::max(keys.cols, values ? values->cols : 0);
+  for (const DeviceCache::Part& part : cache.parts) {
+    push = {u32(keys.cols),
+            values ? u32(values->cols) : 0u,
+            u32(cache.key_stride),
+            u32(cache.value_stride),
+            u32(cache.capacity),
+            u32(part.first_slot),
+            u32(part.slots),
+            values ? 1u : 0u};
+    list_.dispatch(shader,
+                   {step_, keys.range, values ? values->range : dummy_, part.keys,
+                    values ? part.values : dummy_, *cache.positions},
+                   push, GroupCount{ceil_div(ceil_div(widest, per_item), 64), rows(keys), values ? 2u : 1u});
+  }
+}
+
+void StepRecorder::attention(const DeviceCache& cache, const DeviceTensor& q, std::optional<BufferRange> sinks,
+                             const reference::AttentionParams& a, const AttentionPlan& plan,
+                             std::optional<BufferRange> partials, const DeviceTensor& out) {
+  if (plan.splits > 1 && !partials) throw Error("attention with " + std::to_string(plan.splits) + " splits needs scratch");
+  struct {
+    uint32_t q_heads, kv_heads, head_dim_k, head_dim_v;
+    float scale, softcap;
+    uint32_t window, has_sinks, capacity, chunk, first_split, first_slot, part_slots, key_stride, value_stride,
+        value_head, splits;
+  } push;
+  // Output dims per invocation (64 invocations share a head), so the loop covers no more.
+  const uint32_t dims = ceil_div(a.head_dim_v, 64);
+  const ComputePipeline& shader = pipelines_.get("attention", 8, sizeof push, {type_id(cache.type), dims});
+  uint32_t first_split = 0;
+  for (const DeviceCache::Part& part : cache.parts) {
+    const uint32_t splits = ceil_div(part.slots, plan.chunk);
+    push = {u32(a.q_heads),
+            u32(a.kv_heads),
+            u32(a.head_dim_k),
+            u32(a.head_dim_v),
+            a.scale,
+            a.softcap,
+            a.window > 0 ? u32(a.window) : 0u,
+            sinks ? 1u : 0u,
+            u32(cache.capacity),
+            plan.chunk,
+            first_split,
+            u32(part.first_slot),
+            u32(part.slots),
+            u32(cache.key_stride),
+            u32(cache.k_equals_v ? cache.key_stride : cache.value_stride),
+            u32(cache.k_equals_v ? cache.head_dim_k : cache.head_dim_v),
+            plan.splits};
+    list_.dispatch(shader,
+                   {step_, q.range, part.keys, part.values, *cache.positions, sinks.value_or(dummy_),
+                    partials.value_or(dummy_), out.range},
+                   push, GroupCount{splits, u32(a.q_heads), rows(q)});
+    first_split += splits;
+  }
+  if (plan.splits == 1) return;
+  struct {
+    uint32_t q_heads, head_dim_v, splits, has_sinks;
+  } combine{u32(a.q_heads), u32(a.head_dim_v), plan.splits, sinks ? 1u : 0u};
+  const ComputePipeline& merge = pipelines_.get("attention_combine", 4, sizeof combine);
+  list_.dispatch(merge, {step_, *partials, sinks.value_or(dummy_), out.range}, combine,
+                 GroupCount{u32(a.q_heads), rows(q), 1});
+}
+
+void StepRecorder::elementwise(Elementwise op, const DeviceTensor& a, std::optional<BufferRange> b,
+                               Broadcast broadcast, float scalar, const DeviceTensor& out) {
+  struct {
+    uint32_t op, cols, per_token, b_shape;
+    float scalar;
+  } push{static_cast<uint32_t>(op), u32(a.cols), a.per_token ? 1u : 0u, static_cast<uint32_t>(broadcast), scalar};
+  const ComputePipeline& shader = pipelines_.get("elementwise", 4, sizeof push);
+  list_.dispatch(shader, {step_, a.range, b.value_or(dummy_), out.range}, push,
+                 groups_for(uint64_t(rows(a)) * uint64_t(a.cols), 256));
+}
+
+void StepRecorder::last_row(const DeviceTensor& a, const DeviceTensor& out) {
+  const uint32_t cols = u32(a.cols);
+  const ComputePipeline& shader = pipelines_.get("last_row", 3, sizeof cols);
+  list_.dispatch(shader, {step_, a.range, out.range}, cols, groups_for(cols, 256));
+}
+
+}  // namespace archscope::vulkan

@@ -1,0 +1,138 @@
+// The step-graph ops as Vulkan dispatches: what the Vulkan backend records for each Op of
+// a Graph (runtime/vulkan_backend.cpp), one function per op kind, each naming its shader
+// in shaders/. Everything here works on tensors already placed on the device; none of it
+// knows about graphs or models.
+//
+// Every shader binds the step buffer at binding 0 and reads the token count, the first
+// position and the token ids there (shaders/step.glsl), so a recording is valid for every
+// step of up to max_tokens tokens. Per-token tensors have max_tokens rows; dispatches cover
+// all of them and invocations past the step's count leave at once.
+//
+// Big tensors are never assumed to fit one binding: a weight is stored as pieces of whole
+// rows and a KV cache as parts of whole slots, each at most maxStorageBufferRange, and an
+// op on them is one dispatch per piece or part.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "archscope/ggml_types.h"
+#include "archscope/vulkan_device.h"
+#include "reference/ops.h"
+
+namespace archscope::vulkan {
+
+// Bytes a binding may read past its data: word reads of 16-bit data at odd halfword
+// offsets touch the next word (shaders/quant.glsl).
+constexpr uint64_t kBindingSlack = 4;
+
+// A weight on the device: `rows` rows of `cols` elements of `type`, `row_bytes` each,
+// stored in pieces of whole rows, each bound on its own.
+struct DeviceWeight {
+  struct Piece {
+    BufferRange range;  // rows * row_bytes + kBindingSlack bytes
+    int64_t first_row = 0, rows = 0;
+  };
+  std::string name;
+  GgmlType type = GgmlType::F32;
+  int64_t cols = 0, rows = 0;  // rows of expert 0 (a 3D tensor stores experts x rows rows)
+  uint64_t row_bytes = 0;
+  std::vector<Piece> pieces;
+};
+
+// A KV cache on the device: `capacity` slots of keys and values (rows of kv_heads x
+// head_dim elements of `type`, padded to whole words), stored in parts of whole slots,
+// plus one int32 position per slot (-1: empty).
+struct DeviceCache {
+  struct Part {
+    BufferRange keys, values;  // values == keys when K = V
+    int64_t first_slot = 0, slots = 0;
+  };
+  GgmlType type = GgmlType::F16;
+  int64_t capacity = 0;
+  int kv_heads = 0, head_dim_k = 0, head_dim_v = 0;
+  bool k_equals_v = false;
+  uint64_t key_stride = 0, value_stride = 0;  // bytes per slot
+  std::vector<Part> parts;
+  std::optional<BufferRange> positions;
+};
+
+// Bytes per slot of a cache row of `elements` of `type`, padded to whole words.
+uint64_t cache_row_stride(GgmlType type, int64_t elements);
+
+// An f32 activation of rows x cols (rows = max_tokens when per_token, else 1).
+struct DeviceTensor {
+  BufferRange range;
+  int64_t cols = 0;
+  bool per_token = true;
+};
+
+// How attention over one cache splits its slots (flash decoding): `chunk` slots per work
+// group, `splits` groups per (token, head) over all parts; with more than one split the
+// partial results take partial_bytes of scratch.
+struct AttentionPlan {
+  uint32_t chunk = 0, splits = 1;
+  uint64_t partial_bytes = 0;
+};
+AttentionPlan plan_attention(const DeviceCache& cache, int q_heads, int max_tokens, uint64_t max_binding_bytes);
+
+// Pipelines by shader and specialization, made on first use.
+class PipelineCache {
+ public:
+  explicit PipelineCache(const VulkanDevice& device) : device_(&device) {}
+  // `constants`: the shader's specialization constants 0, 1, ... (a weight or cache type first).
+  const ComputePipeline& get(const std::string& shader, uint32_t buffers, uint32_t push_bytes,
+                             std::vector<uint32_t> constants = {});
+
+ private:
+  const VulkanDevice* device_;
+  std::map<std::pair<std::string, std::vector<uint32_t>>, std::unique_ptr<ComputePipeline>> pipelines_;
+};
+
+// Records ops into one CommandList. `dummy` is bound where an op has no buffer to give.
+class StepRecorder {
+ public:
+  StepRecorder(PipelineCache& pipelines, CommandList& list, BufferRange step, BufferRange dummy, int max_tokens);
+
+  // out[t] = table row tokens[t].                                      shaders/get_rows.comp
+  void get_rows(const DeviceWeight& table, const DeviceTensor& out);
+  // out[t] = W x[t]: matrix-vector for graphs of up to 8 tokens (matmul_vec.comp), tiled
+  // for bigger ones (matmul_tiled.comp).
+  void matmul(const DeviceWeight& w, const DeviceTensor& x, const DeviceTensor& out);
+  // Per group of columns; weight: `group` floats, or none.            shaders/rms_norm.comp
+  void rms_norm(const DeviceTensor& x, std::optional<BufferRange> weight, const DeviceTensor& out, int64_t group,
+                float eps);
+  // x rotated in place; factors: rotary_dims / 2 floats, or none.         shaders/rope.comp
+  void rope(const DeviceTensor& x, std::optional<BufferRange> factors, int heads, int head_dim,
+            const reference::RopeParams& params);
+  // keys (and values, unless K = V) into the cache slots.             shaders/store_kv.comp
+  void store_kv(const DeviceCache& cache, const DeviceTensor& keys, std::optional<DeviceTensor> values);
+  // out = attention(q, cache); sinks: q_heads floats, or none.  attention{,_combine}.comp
+  void attention(const DeviceCache& cache, const DeviceTensor& q, std::optional<BufferRange> sinks,
+                 const reference::AttentionParams& params, const AttentionPlan& plan,
+                 std::optional<BufferRange> partials, const DeviceTensor& out);
+
+  // Element-wise ops (shaders/elementwise.comp), codes as there.
+  enum class Elementwise : uint32_t { Add = 0, Mul = 1, Scale = 2, Softcap = 3, SwiGlu = 4, GeGlu = 5 };
+  // How b is read: like a, one row broadcast over a's rows, or one scalar.
+  enum class Broadcast : uint32_t { None = 0, Row = 1, Scalar = 2 };
+  void elementwise(Elementwise op, const DeviceTensor& a, std::optional<BufferRange> b, Broadcast broadcast,
+                   float scalar, const DeviceTensor& out);
+  // out (one row) = a's row of the step's last token.                  shaders/last_row.comp
+  void last_row(const DeviceTensor& a, const DeviceTensor& out);
+
+ private:
+  PipelineCache& pipelines_;
+  CommandList& list_;
+  BufferRange step_, dummy_;
+  int max_tokens_;
+
+  uint32_t rows(const DeviceTensor& t) const { return t.per_token ? static_cast<uint32_t>(max_tokens_) : 1u; }
+};
+
+}  // namespace archscope::vulkan

@@ -1,0 +1,54 @@
+// The tiny-model writer's parts. One TinyArchitectureWriter per family (its presets, its
+// <arch>.* metadata keys, its vocabulary and chat template), in a file of its own; the
+// shared core (tiny_model.cpp) takes the tensor list from the spec registry
+// (spec/architecture.h), so names and shapes are the ones the loader expects.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "archscope/gguf.h"
+#include "archscope/model_spec.h"
+#include "archscope/tokenizer.h"
+
+namespace archscope {
+
+// What a family decides for one preset.
+struct TinyModelPlan {
+  ModelSpec spec;    // hyperparameters and layers; vocab, tensors and architecture are filled by the core
+  Vocabulary vocab;  // tokenizer.* keys and the chat template
+};
+
+struct TinyArchitectureWriter {
+  std::string gguf_name;             // "llama"
+  std::vector<std::string> presets;  // "tiny", "small"
+  // The plan for one of `presets`.
+  TinyModelPlan (*plan)(const std::string& preset) = nullptr;
+  // The <arch>.* keys llama.cpp's converter writes for this family (spec.vocab is set).
+  void (*write_metadata)(const ModelSpec& spec, GgufWriter& writer) = nullptr;
+};
+
+const std::vector<const TinyArchitectureWriter*>& tiny_architecture_writers();
+extern const TinyArchitectureWriter kLlamaTinyWriter;
+extern const TinyArchitectureWriter kQwen3TinyWriter;
+
+// The llama.cpp general.file_type (LLAMA_FTYPE_*) for a requested weight type; nullopt
+// when the writer does not make that type.
+std::optional<uint32_t> tiny_file_type(GgmlType type);
+
+// The type a tensor is stored as when `requested` is asked for: 1D tensors F32; the
+// matrices as requested, or by llama-quantize's rules for q4_0 / q4_K (Q4_K_M). A row
+// length that is not a whole number of blocks falls back to Q8_0, then F16.
+GgmlType tiny_tensor_type(const TensorSpec& tensor, GgmlType requested, const ModelSpec& spec);
+
+// Random values for one tensor, reproducible for (seed, tensor name) and independent of
+// the other tensors: matrices ~ N(0, gain^2 / fan_in) with fan_in = shape[0], 1D norm
+// weights 1 + N(0, 0.1^2). The gain depends on the tensor's role (see weights.cpp).
+std::vector<float> tiny_tensor_values(const TensorSpec& tensor, const ModelSpec& spec, uint64_t seed);
+
+// values encoded row by row as `type` (reference::quantize_row).
+std::vector<uint8_t> encode_tensor(const std::vector<float>& values, const std::vector<uint64_t>& shape, GgmlType type);
+
+}  // namespace archscope

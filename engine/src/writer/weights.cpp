@@ -1,0 +1,128 @@
+// Random weights for tiny models, and how each tensor is stored.
+#include <cmath>
+#include <random>
+
+#include "archscope/error.h"
+#include "reference/ops.h"
+#include "writer/tiny_model.h"
+
+namespace archscope {
+
+namespace {
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// The tensor feeding the logits: output.weight, or token_embd.weight when they are tied.
+bool is_output_head(const TensorSpec& t, const ModelSpec& spec) {
+  return t.name == "output.weight" || (spec.tied_embeddings && t.name == "token_embd.weight");
+}
+
+// llama-quantize's use_more_bits: the first and last eighth of the layers and every third
+// one between get more bits in Q4_K_M.
+bool use_more_bits(int layer, int n_layers) {
+  return layer < n_layers / 8 || layer >= 7 * n_layers / 8 || (layer - n_layers / 8) % 3 == 2;
+}
+
+bool fits_blocks(GgmlType type, uint64_t row) {
+  const GgmlTypeInfo* info = ggml_type_info(type);
+  return info && row % info->block_size == 0;
+}
+
+// FNV-1a of the name mixed with the seed, then splitmix64: one generator seed per tensor.
+uint64_t tensor_seed(uint64_t seed, const std::string& name) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : name) h = (h ^ c) * 1099511628211ull;
+  uint64_t z = h ^ (seed * 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+// Approximately standard normal, from four uniforms (Irwin-Hall, rescaled to variance 1,
+// bounded by +-3.46). Only additions and one multiplication of exactly representable
+// values, so the same bits come out with every compiler and math library.
+class PortableNormal {
+ public:
+  explicit PortableNormal(uint64_t seed) : rng_(seed) {}
+  double operator()() {
+    double sum = 0.0;
+    for (int i = 0; i < 4; ++i) sum += static_cast<double>(rng_() >> 11) * 0x1.0p-53;
+    return (sum - 2.0) * 1.7320508075688772;  // sqrt(3): the sum's variance is 4/12
+  }
+
+ private:
+  std::mt19937_64 rng_;
+};
+
+// Scale of a matrix's entries relative to 1/sqrt(fan_in). Every projection keeps unit-scale
+// activations; the head is hotter so the next-token distribution is peaked but not one-hot.
+double gain_of(const TensorSpec& t, const ModelSpec& spec) {
+  if (is_output_head(t, spec)) return 2.5;
+  return 1.0;
+}
+
+}  // namespace
+
+std::optional<uint32_t> tiny_file_type(GgmlType type) {
+  switch (type) {
+    case GgmlType::F32: return 0;    // LLAMA_FTYPE_ALL_F32
+    case GgmlType::F16: return 1;    // MOSTLY_F16
+    case GgmlType::Q4_0: return 2;   // MOSTLY_Q4_0
+    case GgmlType::Q8_0: return 7;   // MOSTLY_Q8_0
+    case GgmlType::Q4_K: return 15;  // MOSTLY_Q4_K_M
+    case GgmlType::BF16: return 32;  // MOSTLY_BF16
+    default: return std::nullopt;
+  }
+}
+
+GgmlType tiny_tensor_type(const TensorSpec& t, GgmlType requested, const ModelSpec& spec) {
+  if (t.shape.size() < 2) return GgmlType::F32;
+  GgmlType type = requested;
+  if (requested == GgmlType::Q4_0 || requested == GgmlType::Q4_K) {
+    if (is_output_head(t, spec)) {
+      type = GgmlType::Q6_K;
+    } else if (requested == GgmlType::Q4_K && t.layer >= 0 &&
+               (ends_with(t.name, ".attn_v.weight") || ends_with(t.name, ".ffn_down.weight")) &&
+               use_more_bits(t.layer, spec.layer_count())) {
+      type = GgmlType::Q6_K;
+    }
+  }
+  for (GgmlType candidate : {type, GgmlType::Q8_0, GgmlType::F16}) {
+    if (fits_blocks(candidate, t.shape[0])) return candidate;
+  }
+  return GgmlType::F32;
+}
+
+std::vector<float> tiny_tensor_values(const TensorSpec& t, const ModelSpec& spec, uint64_t seed) {
+  uint64_t n = 1;
+  for (uint64_t d : t.shape) n *= d;
+  std::vector<float> v(n);
+  PortableNormal normal(tensor_seed(seed, t.name));
+  if (t.shape.size() < 2) {  // norm weights: near 1
+    for (float& x : v) x = static_cast<float>(1.0 + 0.1 * normal());
+    return v;
+  }
+  const double std = gain_of(t, spec) / std::sqrt(static_cast<double>(t.shape[0]));
+  for (float& x : v) x = static_cast<float>(std * normal());
+  return v;
+}
+
+std::vector<uint8_t> encode_tensor(const std::vector<float>& values, const std::vector<uint64_t>& shape, GgmlType type) {
+  const uint64_t cols = shape.empty() ? 1 : shape[0];
+  const auto row_bytes = ggml_bytes(type, cols);
+  const auto total = ggml_bytes(type, values.size());
+  if (!row_bytes || !total || cols == 0 || values.size() % cols != 0) {
+    throw Error(std::string("tiny model: cannot store rows of ") + std::to_string(cols) + " values as " +
+                ggml_type_info(type)->name);
+  }
+  std::vector<uint8_t> out(*total);
+  const uint64_t rows = values.size() / cols;
+  for (uint64_t r = 0; r < rows; ++r) {
+    reference::quantize_row(type, values.data() + r * cols, out.data() + r * *row_bytes, static_cast<int64_t>(cols));
+  }
+  return out;
+}
+
+}  // namespace archscope

@@ -1,0 +1,383 @@
+// Quantization of every weight type: round-trip error bounds, dequantization of hand-made
+// blocks against the block formulas, and bit-exact agreement with llama.cpp's ggml.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "archscope/error.h"
+#include "reference/ops.h"
+#include "reference/quant_blocks.h"
+#include "reference_test_data.h"
+
+namespace archscope::reference {
+namespace {
+
+using testing::fnv1a;
+using testing::golden_row;
+using testing::kGoldenRowLength;
+using testing::Lcg;
+
+constexpr GgmlType kAllTypes[] = {GgmlType::F32,  GgmlType::F16,  GgmlType::BF16, GgmlType::Q8_0,
+                                  GgmlType::Q4_0, GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K};
+
+std::vector<uint8_t> quantize(GgmlType type, const std::vector<float>& x) {
+  std::vector<uint8_t> q(*ggml_bytes(type, x.size()));
+  quantize_row(type, x.data(), q.data(), static_cast<int64_t>(x.size()));
+  return q;
+}
+
+std::vector<float> dequantize(GgmlType type, const std::vector<uint8_t>& q, size_t n) {
+  std::vector<float> y(n);
+  dequantize_row(type, q.data(), y.data(), static_cast<int64_t>(n));
+  return y;
+}
+
+template <class Block>
+std::vector<float> dequantize_block(GgmlType type, const Block& b) {
+  std::vector<uint8_t> bytes(sizeof(Block));
+  std::memcpy(bytes.data(), &b, sizeof(Block));
+  return dequantize(type, bytes, ggml_type_info(type)->block_size);
+}
+
+TEST(Quants, SupportedTypes) {
+  for (GgmlType t : kAllTypes) EXPECT_TRUE(is_supported_weight_type(t)) << ggml_type_info(t)->name;
+  for (GgmlType t : {GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::IQ4_NL,
+                     GgmlType::MXFP4, GgmlType::I32}) {
+    EXPECT_FALSE(is_supported_weight_type(t)) << ggml_type_info(t)->name;
+  }
+}
+
+TEST(Quants, RejectsUnsupportedTypesAndPartialBlocks) {
+  std::vector<float> x(512);
+  std::vector<uint8_t> q(2048);
+  EXPECT_THROW(quantize_row(GgmlType::Q2_K, x.data(), q.data(), 256), Error);
+  EXPECT_THROW(dequantize_row(GgmlType::IQ2_XS, q.data(), x.data(), 256), Error);
+  EXPECT_THROW(quantize_row(GgmlType::Q8_0, x.data(), q.data(), 33), Error);
+  EXPECT_THROW(dequantize_row(GgmlType::Q4_K, q.data(), x.data(), 128), Error);
+  EXPECT_NO_THROW(dequantize_row(GgmlType::F16, q.data(), x.data(), 7));
+}
+
+// Data uniform in [-A, A) for amplitudes in fp16's normal range (below it the fp16 block
+// scales lose precision, as in ggml). Bounds are per element, as a fraction of A; the
+// second is the RMS error relative to the RMS of the data.
+TEST(Quants, RoundTripErrorWithinTypeBound) {
+  struct Bound { GgmlType type; double max_error, rms_error; };
+  const Bound bounds[] = {
+      {GgmlType::F32, 0.0, 0.0},
+      {GgmlType::Q8_0, 0.0045, 0.0045},  // half a step of amax/127, plus the fp16 scale's rounding
+      {GgmlType::Q4_0, 0.126, 0.07},     // the value opposite the largest clamps to 7/8 of it
+      {GgmlType::Q4_K, 0.12, 0.06},
+      {GgmlType::Q5_K, 0.065, 0.03},
+      {GgmlType::Q6_K, 0.02, 0.015},
+  };
+  for (const Bound& b : bounds) {
+    Lcg rng(7);
+    double worst = 0, squared_error = 0, squared_value = 0;
+    for (float A : {1.0f, 0.5f, 20.0f, 300.0f}) {
+      std::vector<float> x(256 * 16);
+      for (float& v : x) v = rng.uniform() * A;
+      const std::vector<float> y = dequantize(b.type, quantize(b.type, x), x.size());
+      for (size_t i = 0; i < x.size(); ++i) {
+        const double e = std::fabs(double(y[i]) - x[i]) / A;
+        worst = std::max(worst, e);
+        squared_error += e * e;
+        squared_value += double(x[i]) * x[i] / (double(A) * A);
+      }
+    }
+    const char* name = ggml_type_info(b.type)->name;
+    EXPECT_LE(worst, b.max_error) << name;
+    EXPECT_LE(std::sqrt(squared_error / squared_value), b.rms_error) << name;
+  }
+}
+
+// f16 and bf16 round each value to nearest: at most half a unit in the last place.
+TEST(Quants, FloatTypesRoundEachValue) {
+  Lcg rng(3);
+  std::vector<float> x(1000);
+  for (float& v : x) v = rng.uniform() * 1000.0f;
+  for (auto [type, half_ulp] : {std::pair{GgmlType::F16, 0x1p-11}, std::pair{GgmlType::BF16, 0x1p-8}}) {
+    const std::vector<float> y = dequantize(type, quantize(type, x), x.size());
+    for (size_t i = 0; i < x.size(); ++i) {
+      if (std::fabs(x[i]) < 1e-3f) continue;  // (f16 subnormals: absolute, not relative, precision)
+      EXPECT_LE(std::fabs(double(y[i]) - x[i]), std::fabs(x[i]) * half_ulp) << ggml_type_info(type)->name << " " << x[i];
+    }
+  }
+}
+
+TEST(Quants, ZerosStayZeros) {
+  const std::vector<float> zeros(512, 0.0f);
+  for (GgmlType t : kAllTypes) {
+    const std::vector<float> y = dequantize(t, quantize(t, zeros), zeros.size());
+    for (float v : y) ASSERT_EQ(v, 0.0f) << ggml_type_info(t)->name;
+  }
+}
+
+// A weight file may hold NaN or inf; quantizing it must not crash (or hit undefined
+// behaviour, which a sanitizer build would report); blocks without them are unaffected.
+TEST(Quants, NonFiniteInputIsContained) {
+  std::vector<float> x(512, 0.25f);
+  x[3] = std::numeric_limits<float>::quiet_NaN();
+  x[300] = std::numeric_limits<float>::infinity();
+  x[301] = -std::numeric_limits<float>::infinity();
+  for (GgmlType t : kAllTypes) {
+    const std::vector<float> y = dequantize(t, quantize(t, x), x.size());
+    EXPECT_NEAR(y[100], 0.25f, 1e-3) << ggml_type_info(t)->name;  // a (super-)block of its own
+  }
+}
+
+// ---- Hand-made blocks: expected values computed from the block formula. All products
+// here are small integers times powers of two, exact in f32, so the comparison is exact.
+
+TEST(Quants, DequantizeQ8_0Block) {
+  BlockQ8_0 b;
+  b.d = 0x3800;  // 0.5
+  for (int j = 0; j < 32; ++j) b.qs[j] = static_cast<int8_t>(j * 8 - 128);
+  const std::vector<float> y = dequantize_block(GgmlType::Q8_0, b);
+  for (int j = 0; j < 32; ++j) EXPECT_EQ(y[j], 0.5f * static_cast<float>(j * 8 - 128)) << j;
+}
+
+TEST(Quants, DequantizeQ4_0Block) {
+  BlockQ4_0 b;
+  b.d = 0xB400;  // -0.25
+  // Byte j: low nibble j (element j), high nibble 15 - j (element j + 16).
+  for (int j = 0; j < 16; ++j) b.qs[j] = static_cast<uint8_t>(j | ((15 - j) << 4));
+  const std::vector<float> y = dequantize_block(GgmlType::Q4_0, b);
+  for (int j = 0; j < 16; ++j) {
+    EXPECT_EQ(y[j], -0.25f * static_cast<float>(j - 8)) << j;
+    EXPECT_EQ(y[j + 16], -0.25f * static_cast<float>(7 - j)) << j;
+  }
+}
+
+// Sub-block scales and mins for the Q4_K / Q5_K blocks, with the 12 bytes packed by hand:
+// bytes 0-3: sc[0..3] | (sc[4..7] >> 4) << 6; bytes 4-7: m[0..3] | (m[4..7] >> 4) << 6;
+// bytes 8-11: (sc[4..7] & 15) | (m[4..7] & 15) << 4.
+constexpr std::array<int, 8> kSc = {1, 2, 3, 4, 17, 33, 50, 63};
+constexpr std::array<int, 8> kM = {0, 5, 10, 63, 16, 1, 32, 7};
+constexpr std::array<uint8_t, 12> kPackedScales = {0x41, 0x82, 0xC3, 0xC4, 0x40, 0x05,
+                                                   0x8A, 0x3F, 0x01, 0x11, 0x02, 0x7F};
+
+TEST(Quants, UnpackKQuantScales) {
+  for (int j = 0; j < 8; ++j) {
+    uint8_t sc, m;
+    unpack_scale_min_k4(j, kPackedScales.data(), &sc, &m);
+    EXPECT_EQ(sc, kSc[j]) << j;
+    EXPECT_EQ(m, kM[j]) << j;
+  }
+}
+
+TEST(Quants, DequantizeQ4_KBlock) {
+  BlockQ4_K b;
+  b.d = 0x3800;     // 0.5
+  b.dmin = 0x3400;  // 0.25
+  std::memcpy(b.scales, kPackedScales.data(), 12);
+  // 32-byte chunk c holds sub-block 2c in its low nibbles and 2c + 1 in its high nibbles.
+  for (int c = 0; c < 4; ++c)
+    for (int l = 0; l < 32; ++l) b.qs[32 * c + l] = static_cast<uint8_t>((l % 16) | ((15 - l % 16) << 4));
+  const std::vector<float> y = dequantize_block(GgmlType::Q4_K, b);
+  for (int s = 0; s < 8; ++s) {
+    for (int l = 0; l < 32; ++l) {
+      const int q = s % 2 == 0 ? l % 16 : 15 - l % 16;
+      EXPECT_EQ(y[32 * s + l], 0.5f * kSc[s] * q - 0.25f * kM[s]) << s << "," << l;
+    }
+  }
+}
+
+TEST(Quants, DequantizeQ5_KBlock) {
+  BlockQ5_K b;
+  b.d = 0x3800;
+  b.dmin = 0x3400;
+  std::memcpy(b.scales, kPackedScales.data(), 12);
+  for (int c = 0; c < 4; ++c)
+    for (int l = 0; l < 32; ++l) b.qs[32 * c + l] = static_cast<uint8_t>((l % 16) | ((15 - l % 16) << 4));
+  for (int l = 0; l < 32; ++l) b.qh[l] = static_cast<uint8_t>(l * 37 + 11);  // bit s: 16 more for sub-block s
+  const std::vector<float> y = dequantize_block(GgmlType::Q5_K, b);
+  for (int s = 0; s < 8; ++s) {
+    for (int l = 0; l < 32; ++l) {
+      const int q = (s % 2 == 0 ? l % 16 : 15 - l % 16) + (((l * 37 + 11) >> s) & 1) * 16;
+      EXPECT_EQ(y[32 * s + l], 0.5f * kSc[s] * q - 0.25f * kM[s]) << s << "," << l;
+    }
+  }
+}
+
+TEST(Quants, DequantizeQ6_KBlockByHand) {
+  BlockQ6_K b{};
+  b.d = 0x3400;  // 0.25
+  for (int s = 0; s < 16; ++s) b.scales[s] = static_cast<int8_t>(s - 8);
+  // With all bits zero every q is 0, i.e. -32 after the offset.
+  b.ql[0] = 0x21;        // element 0: low bits 1; element 64: low bits 2
+  b.ql[32] = 0x7C;       // element 32: low bits 0xC; element 96: low bits 7
+  b.qh[0] = 0b11100100;  // high bits: element 0 -> 0, 32 -> 1, 64 -> 2, 96 -> 3
+  b.ql[64 + 5] = 0xF0;   // second half, element 128 + 5: low 0; 128 + 69: low 0xF
+  b.qh[32 + 5] = 0b00110011;  // element 133 -> 3, 165 -> 0, 197 -> 3, 229 -> 0
+  const std::vector<float> y = dequantize_block(GgmlType::Q6_K, b);
+  // Element 32 r + l of the first half uses scale 2 r + l / 16; the second half scales 8 + ...
+  EXPECT_EQ(y[0], 0.25f * -8 * (1 - 32));
+  EXPECT_EQ(y[32], 0.25f * -6 * ((0xC | 16) - 32));
+  EXPECT_EQ(y[64], 0.25f * -4 * ((2 | 32) - 32));
+  EXPECT_EQ(y[96], 0.25f * -2 * ((7 | 48) - 32));
+  EXPECT_EQ(y[133], 0.25f * 0 * (48 - 32));
+  EXPECT_EQ(y[197], 0.25f * 4 * ((0xF | 48) - 32));
+  EXPECT_EQ(y[165], 0.25f * 2 * (0 - 32));
+  EXPECT_EQ(y[20], 0.25f * -7 * -32);   // scale index 1 (l = 20 >= 16)
+  EXPECT_EQ(y[255], 0.25f * 7 * -32);   // last sub-block
+}
+
+// Builds a Q6_K block from chosen 6-bit values following the documented layout, and
+// checks every element: value(128 h + 32 r + l) = d * scales[8 h + 2 r + l / 16] * (q - 32).
+TEST(Quants, DequantizeQ6_KBlockEveryElement) {
+  std::array<int, 256> q6;
+  for (int i = 0; i < 256; ++i) q6[i] = (i * 29 + 5) % 64;
+  BlockQ6_K b{};
+  b.d = 0x3C00;  // 1.0
+  for (int s = 0; s < 16; ++s) b.scales[s] = static_cast<int8_t>(s * 17 - 128);
+  for (int h = 0; h < 2; ++h) {
+    for (int r = 0; r < 4; ++r) {
+      for (int l = 0; l < 32; ++l) {
+        const int q = q6[128 * h + 32 * r + l];
+        b.ql[64 * h + l + 32 * (r % 2)] |= static_cast<uint8_t>((q & 15) << (r < 2 ? 0 : 4));
+        b.qh[32 * h + l] |= static_cast<uint8_t>((q >> 4) << (2 * r));
+      }
+    }
+  }
+  const std::vector<float> y = dequantize_block(GgmlType::Q6_K, b);
+  for (int h = 0; h < 2; ++h)
+    for (int r = 0; r < 4; ++r)
+      for (int l = 0; l < 32; ++l) {
+        const int i = 128 * h + 32 * r + l;
+        EXPECT_EQ(y[i], float(b.scales[8 * h + 2 * r + l / 16]) * float(q6[i] - 32)) << i;
+      }
+}
+
+// ---- Agreement with ggml.
+//
+// How these constants were produced (at development time; llama.cpp is not needed to run
+// the test): llama.cpp commit 80fb11ac73e6 was built with CMake, CPU only, no native or
+// SIMD flags (-DGGML_NATIVE=OFF -DGGML_AVX=OFF -DGGML_AVX2=OFF -DGGML_FMA=OFF -DGGML_F16C=OFF),
+// and a small harness linked against libggml-base.a ran, on golden_row() from
+// reference_test_data.h: quantize_row_{q8_0,q4_0,q4_K,q5_K,q6_K}_ref, ggml_fp32_to_fp16_row
+// and ggml_fp32_to_bf16_row_ref for the bytes, then dequantize_row_* / ggml_fp16_to_fp32_row /
+// ggml_bf16_to_fp32_row on those bytes for the floats. It printed the FNV-1a 64 hash of the
+// bytes, of the floats' bit patterns, and the first 12 bytes of block 1 (super-block 1 for
+// the k-quants). The same harness also compared these implementations with ggml on 3000
+// random rows of 1024 (normal data, amplitudes e^-20..e^10, shifts, zeros, outliers) for
+// every type, and f32 -> f16 / bf16 over all 2^32 bit patterns: no differences.
+struct GgmlGolden {
+  GgmlType type;
+  uint64_t bytes_hash;
+  uint64_t floats_hash;
+  std::array<uint8_t, 12> block1_head;
+};
+constexpr GgmlGolden kGgmlGolden[] = {
+    {GgmlType::F16, 0x033403f7d206694full, 0xb821de7fb1208607ull,
+     {0x09, 0xba, 0xd9, 0xb9, 0xa9, 0x3b, 0x67, 0x3a, 0x17, 0x3a, 0xae, 0xae}},
+    {GgmlType::BF16, 0xcc159eaa1076399bull, 0x6cbbd7b8fe1482cbull,
+     {0x41, 0xbf, 0x3b, 0xbf, 0x75, 0x3f, 0x4d, 0x3f, 0x43, 0x3f, 0xd6, 0xbd}},
+    {GgmlType::Q8_0, 0xd28f1c696d53d24cull, 0x0c1f6298bd7fd90full,
+     {0x93, 0x1f, 0x3e, 0x2d, 0x21, 0x9f, 0xaf, 0x81, 0xd2, 0xa5, 0x00, 0x68}},
+    {GgmlType::Q4_0, 0xb186d32afa3b26d4ull, 0x425c2a90e38f8824ull,
+     {0x84, 0x2f, 0xfc, 0xab, 0xea, 0x12, 0x53, 0x40, 0x25, 0x92, 0x58, 0x7f}},
+    {GgmlType::Q4_K, 0xdf9112859d439ec7ull, 0xf221313a8086bed3ull,
+     {0xe6, 0x1d, 0x3c, 0x29, 0x88, 0xd0, 0xd9, 0xe2, 0x88, 0xd1, 0xdb, 0xe3}},
+    {GgmlType::Q5_K, 0xe72a913f0c7c1be2ull, 0xd2f344011287414dull,
+     {0xa9, 0x19, 0x16, 0x29, 0x88, 0xd1, 0xd9, 0xe2, 0x89, 0xd2, 0xda, 0xe5}},
+    {GgmlType::Q6_K, 0x18e4c351b8e5c4aaull, 0x979a9bb1dca711fcull,
+     {0x10, 0x87, 0x50, 0xe5, 0xcf, 0xcd, 0x30, 0x84, 0xf0, 0x48, 0xe5, 0x4f}},
+};
+
+// The same harness on wide_golden_row(): hashes of ggml's bytes and dequantized floats.
+struct GgmlWideGolden {
+  GgmlType type;
+  uint64_t bytes_hash;
+  uint64_t floats_hash;
+};
+constexpr GgmlWideGolden kGgmlWideGolden[] = {
+    {GgmlType::F16, 0x3347fdad2363b7a2ull, 0x744bd1eeb94c2f38ull},
+    {GgmlType::BF16, 0x472cd3280af692dcull, 0x1d71158fc19a4d8cull},
+    {GgmlType::Q8_0, 0x4eb999aa5258d86bull, 0x7e0c49473aa61e0dull},
+    {GgmlType::Q4_0, 0xbb57488085b09473ull, 0x639f4515e54f21b0ull},
+    {GgmlType::Q4_K, 0xd55bf1fda9c5aa6bull, 0xaf3f79607af86778ull},
+    {GgmlType::Q5_K, 0x6fd73d85449de38aull, 0x2ddc54aeb60e3a15ull},
+    {GgmlType::Q6_K, 0x909ccf818982e806ull, 0x900520211c8afbbeull},
+};
+
+TEST(Quants, GoldenRowIsTheOneGgmlSaw) {
+  // Guards the input itself: a changed generator would make every golden check fail
+  // for the wrong reason.
+  const std::vector<float> x = golden_row();
+  ASSERT_EQ(x.size(), size_t(kGoldenRowLength));
+  EXPECT_EQ(x[1000], 25.0f);
+  EXPECT_EQ(x[27 * 32 + 5], 0.0f);
+  EXPECT_EQ(x[0], Lcg(0x5eed1234abcdull).uniform());
+}
+
+TEST(Quants, BytesAndFloatsMatchGgml) {
+  const std::vector<float> x = golden_row();
+  for (const GgmlGolden& g : kGgmlGolden) {
+    const char* name = ggml_type_info(g.type)->name;
+    const std::vector<uint8_t> q = quantize(g.type, x);
+    const size_t block1 = ggml_type_info(g.type)->block_size == 1 ? 0 : ggml_type_info(g.type)->type_size;
+    for (size_t i = 0; i < 12; ++i) EXPECT_EQ(q[block1 + i], g.block1_head[i]) << name << " byte " << i;
+    EXPECT_EQ(fnv1a(q), g.bytes_hash) << name << " quantized bytes differ from ggml's";
+    // Dequantize what ggml wrote (the bytes are equal when the line above passes).
+    EXPECT_EQ(fnv1a(dequantize(g.type, q, x.size())), g.floats_hash) << name << " dequantized floats differ";
+  }
+}
+
+TEST(Quants, WideRowBytesAndFloatsMatchGgml) {
+  const std::vector<float> x = testing::wide_golden_row();
+  for (const GgmlWideGolden& g : kGgmlWideGolden) {
+    const char* name = ggml_type_info(g.type)->name;
+    const std::vector<uint8_t> q = quantize(g.type, x);
+    EXPECT_EQ(fnv1a(q), g.bytes_hash) << name << " quantized bytes differ from ggml's";
+    EXPECT_EQ(fnv1a(dequantize(g.type, q, x.size())), g.floats_hash) << name << " dequantized floats differ";
+  }
+}
+
+// ---- ggml's rounding rules, on values chosen to sit exactly on the boundaries.
+
+TEST(Quants, Q8_0RoundsHalfAwayFromZero) {
+  std::vector<float> x(32, 0.0f);
+  x[0] = 127.0f;  // d = 1
+  x[1] = 0.5f;
+  x[2] = 1.5f;
+  x[3] = -2.5f;
+  x[4] = -0.5f;
+  const std::vector<uint8_t> q = quantize(GgmlType::Q8_0, x);
+  BlockQ8_0 b;
+  std::memcpy(&b, q.data(), sizeof(b));
+  EXPECT_EQ(b.d, 0x3C00);
+  EXPECT_EQ(b.qs[0], 127);
+  EXPECT_EQ(b.qs[1], 1);
+  EXPECT_EQ(b.qs[2], 2);
+  EXPECT_EQ(b.qs[3], -3);
+  EXPECT_EQ(b.qs[4], -1);
+}
+
+TEST(Quants, Q4_0TruncatesAfterShiftingAndKeepsTheFirstLargest) {
+  // The first value of largest magnitude (8) sets d = 8 / -8 = -1; its opposite (-8) maps
+  // past the top level and is clamped to 15. q = trunc(x / d + 8.5), so x = 0.5 -> q 8,
+  // x = -0.5 -> 9, x = 0.4 -> 8, x = -0.6 -> 9.
+  std::vector<float> x(32, 0.0f);
+  x[0] = 8.0f;
+  x[1] = -8.0f;
+  x[2] = 0.5f;
+  x[3] = -0.5f;
+  x[4] = 0.4f;
+  x[5] = -0.6f;
+  x[6] = 3.0f;
+  const std::vector<uint8_t> q = quantize(GgmlType::Q4_0, x);
+  BlockQ4_0 b;
+  std::memcpy(&b, q.data(), sizeof(b));
+  EXPECT_EQ(b.d, 0xBC00);  // -1
+  const int expected[7] = {0, 15, 8, 9, 8, 9, 5};
+  for (int j = 0; j < 7; ++j) EXPECT_EQ(b.qs[j] & 0xF, expected[j]) << j;
+  EXPECT_EQ(b.qs[7] & 0xF, 8);  // zero
+}
+
+}  // namespace
+}  // namespace archscope::reference

@@ -1,0 +1,60 @@
+// The element-wise ops (Glu, Add, Mul, MulWeight, Scale, Softcap) and LastRow on the Vulkan
+// backend against the reference.
+#include <gtest/gtest.h>
+
+#include "vulkan/op_test_support.h"
+
+namespace archscope::testing {
+namespace {
+
+constexpr double kTolerance = 1e-5;
+
+TEST_F(VulkanOpTest, ElementwiseOpsMatchReference) {
+  TestModel m;
+  Graph g;
+  g.max_tokens = 6;
+  const int64_t n = 203;  // odd: the last work group is partial
+  const int a = add_input(g, m, "a", n, 1, 64, 4.0f);
+  const int b = add_input(g, m, "b", n, 2, 64, 4.0f);
+  auto binary = [&](OpKind kind, const char* name, int lhs, int rhs) {
+    return add_op(g, make_op(kind, g.add_tensor(name, n), lhs, rhs));
+  };
+  const int sum = binary(OpKind::Add, "add", a, b);
+  const int product = binary(OpKind::Mul, "mul", a, b);
+  Op swiglu = make_op(OpKind::Glu, g.add_tensor("swiglu", n), a, b);
+  swiglu.activation = Activation::Silu;
+  Op geglu = make_op(OpKind::Glu, g.add_tensor("geglu", n), a, b);
+  geglu.activation = Activation::GeluTanh;
+  Op gelu = make_op(OpKind::Glu, g.add_tensor("gelu", n), a, b);
+  gelu.activation = Activation::Gelu;  // runs as gelu_tanh on both backends
+  const int s = add_op(g, swiglu), gt = add_op(g, geglu), ge = add_op(g, gelu);
+
+  Op scale = make_op(OpKind::Scale, g.add_tensor("scale", n), a);
+  scale.scalar = -0.125f;
+  Op cap = make_op(OpKind::Softcap, g.add_tensor("softcap", n), a);
+  cap.scalar = 1.5f;  // inputs up to 4: well into tanh's flat part
+  const int scaled = add_op(g, scale), capped = add_op(g, cap);
+  Op big = make_op(OpKind::Scale, g.add_tensor("big", n), a);
+  big.scalar = 1e6f;
+  const int huge = add_op(g, big);
+  Op cap_huge = make_op(OpKind::Softcap, huge, huge);  // in place, |x / cap| up to 1e5
+  cap_huge.scalar = 30.0f;
+  add_op(g, cap_huge);
+
+  const int row_f32 = m.add_weight("row32", GgmlType::F32, n, 1, 3);
+  const int row_bf16 = m.add_weight("row16", GgmlType::BF16, n, 1, 4);  // bound as an f32 copy
+  const int scalar = m.add_weight("scalar", GgmlType::F32, 1, 1, 5);
+  const int mw1 = add_op(g, make_op(OpKind::MulWeight, g.add_tensor("mul_row32", n), a, -1, row_f32));
+  const int mw2 = add_op(g, make_op(OpKind::MulWeight, g.add_tensor("mul_row16", n), a, -1, row_bf16));
+  const int mw3 = add_op(g, make_op(OpKind::MulWeight, g.add_tensor("mul_scalar", n), a, -1, scalar));
+  const int in_place = binary(OpKind::Add, "acc", a, b);
+  add_op(g, make_op(OpKind::Add, in_place, in_place, product));  // out = a
+
+  const int last = add_op(g, make_op(OpKind::LastRow, g.add_tensor("last", n, false), sum));
+  g.logits = last;
+  expect_agree(m, g, {prefill_step(0, 6), prefill_step(6, 1), prefill_step(7, 4)},
+               {sum, product, s, gt, ge, scaled, capped, huge, mw1, mw2, mw3, in_place, last}, kTolerance);
+}
+
+}  // namespace
+}  // namespace archscope::testing
