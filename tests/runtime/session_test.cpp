@@ -1,0 +1,204 @@
+// Running whole models: the CPU reference path against llama.cpp, Vulkan against the CPU,
+// batched prefill against token-by-token decode, and the session's errors.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+
+#include "archscope/gguf.h"
+#include "archscope/model_writer.h"
+#include "archscope/sampler.h"
+#include "archscope/session.h"
+#include "formats/format_fixtures.h"
+
+namespace archscope {
+namespace {
+
+const std::vector<int32_t> kPrompt = {17, 250, 3, 99, 400, 12, 77, 8, 301, 45, 123, 6};
+
+std::string tiny_model(const testing::TempDir& dir, const std::string& arch, GgmlType type) {
+  const std::string path = dir.file(arch + "-" + ggml_type_info(type)->name + ".gguf");
+  write_tiny_model({arch, "tiny", type, 1}, path);
+  return path;
+}
+
+std::unique_ptr<Session> open(const std::string& path, const std::string& device, GgmlType cache = GgmlType::F32,
+                              int batch = 256) {
+  SessionOptions options;
+  options.device = device;
+  options.cache_type = cache;
+  options.batch = batch;
+  Result<std::unique_ptr<Session>> session = Session::open(path, options);
+  if (!session) ADD_FAILURE() << session.error().what();
+  return session ? std::move(session.value()) : nullptr;
+}
+
+struct Expected {
+  int position;
+  std::vector<std::pair<int32_t, float>> top;
+};
+
+// llama.cpp (node-llama-cpp 3.21.1, CPU, F32 KV cache, flash attention off) on the files
+// write_tiny_model({arch, "tiny", f32, seed 1}) writes, fed kPrompt: the top five
+// next-token probabilities after positions 0, 5 and 11. Produced with
+// tests/writer/llama_cpp_check.mjs --tokens 17,250,3,99,400,12,77,8,301,45,123,6 --top 5.
+const std::map<std::string, std::vector<Expected>> kLlamaCpp = {
+    {"llama",
+     {{0, {{129, 0.2417274f}, {341, 0.1496871f}, {183, 0.0810206f}, {123, 0.0665636f}, {271, 0.0368723f}}},
+      {5, {{111, 0.1131883f}, {174, 0.0547082f}, {249, 0.0542514f}, {23, 0.0498553f}, {382, 0.0452345f}}},
+      {11, {{407, 0.2306931f}, {341, 0.0875745f}, {116, 0.0683820f}, {123, 0.0536384f}, {136, 0.0318340f}}}}},
+    {"qwen3",
+     {{0, {{313, 0.2832080f}, {255, 0.1447792f}, {399, 0.0882521f}, {411, 0.0567935f}, {71, 0.0368981f}}},
+      {5, {{334, 0.1700216f}, {466, 0.1476715f}, {403, 0.0957687f}, {398, 0.0772519f}, {399, 0.0291207f}}},
+      {11, {{146, 0.4811582f}, {280, 0.0367619f}, {17, 0.0287701f}, {466, 0.0207432f}, {406, 0.0204281f}}}}},
+};
+
+void expect_matches_llama_cpp(const std::string& arch, const std::string& device) {
+  testing::TempDir dir;
+  std::unique_ptr<Session> session = open(tiny_model(dir, arch, GgmlType::F32), device);
+  ASSERT_TRUE(session);
+  size_t fed = 0;
+  for (const Expected& e : kLlamaCpp.at(arch)) {
+    Result<std::vector<float>> logits = session->feed(std::span(kPrompt).subspan(fed, e.position + 1 - fed));
+    ASSERT_TRUE(logits) << logits.error().what();
+    fed = e.position + 1;
+    const std::vector<TokenProb> top = top_probabilities(*logits, 5);
+    for (size_t i = 0; i < e.top.size(); ++i) {
+      EXPECT_EQ(top[i].id, e.top[i].first) << arch << " position " << e.position << " rank " << i;
+      EXPECT_NEAR(top[i].prob, e.top[i].second, 2e-6) << arch << " position " << e.position << " rank " << i;
+    }
+  }
+}
+
+TEST(Session, CpuMatchesLlamaCppLlama) { expect_matches_llama_cpp("llama", "cpu"); }
+TEST(Session, CpuMatchesLlamaCppQwen3) { expect_matches_llama_cpp("qwen3", "cpu"); }
+TEST(Session, VulkanMatchesLlamaCppLlama) { expect_matches_llama_cpp("llama", "vulkan"); }
+TEST(Session, VulkanMatchesLlamaCppQwen3) { expect_matches_llama_cpp("qwen3", "vulkan"); }
+
+// Batched prefill and token-by-token decode compute the same thing.
+TEST(Session, PrefillBatchesAgreeWithDecode) {
+  testing::TempDir dir;
+  const std::string path = tiny_model(dir, "qwen3", GgmlType::F32);
+  std::vector<float> reference;
+  for (int batch : {1, 5, 256}) {
+    std::unique_ptr<Session> session = open(path, "cpu", GgmlType::F32, batch);
+    ASSERT_TRUE(session);
+    Result<std::vector<float>> logits = session->feed(kPrompt);
+    ASSERT_TRUE(logits) << logits.error().what();
+    if (reference.empty()) {
+      reference = *logits;
+      continue;
+    }
+    for (size_t i = 0; i < reference.size(); ++i) ASSERT_NEAR((*logits)[i], reference[i], 1e-4) << "batch " << batch;
+  }
+}
+
+// Vulkan against the CPU reference for every weight type: the same greedy 64 tokens and
+// logits within a per-type tolerance at every step (f16 cache, the default).
+struct TypeCase {
+  const char* arch;
+  GgmlType type;
+  float tolerance;  // largest logit difference allowed
+};
+
+class VulkanAgrees : public ::testing::TestWithParam<TypeCase> {};
+
+TEST_P(VulkanAgrees, GreedySixtyFourTokens) {
+  testing::TempDir dir;
+  const std::string path = tiny_model(dir, GetParam().arch, GetParam().type);
+  std::unique_ptr<Session> cpu = open(path, "cpu", GgmlType::F16, 8);
+  std::unique_ptr<Session> gpu = open(path, "vulkan", GgmlType::F16, 8);
+  ASSERT_TRUE(cpu && gpu);
+  std::vector<int32_t> next = kPrompt;
+  float worst = 0.0f;
+  for (int step = 0; step < 64; ++step) {
+    Result<std::vector<float>> a = cpu->feed(next), b = gpu->feed(next);
+    ASSERT_TRUE(a && b);
+    for (size_t i = 0; i < a->size(); ++i) worst = std::max(worst, std::fabs((*a)[i] - (*b)[i]));
+    const int32_t ta = static_cast<int32_t>(std::max_element(a->begin(), a->end()) - a->begin());
+    const int32_t tb = static_cast<int32_t>(std::max_element(b->begin(), b->end()) - b->begin());
+    ASSERT_EQ(ta, tb) << "step " << step;
+    next = {ta};
+  }
+  EXPECT_LE(worst, GetParam().tolerance);
+  std::printf("largest logit difference over 64 steps: %g\n", worst);
+}
+
+INSTANTIATE_TEST_SUITE_P(Types, VulkanAgrees,
+                         ::testing::Values(TypeCase{"llama", GgmlType::F32, 1e-3f}, TypeCase{"llama", GgmlType::F16, 1e-3f},
+                                           TypeCase{"llama", GgmlType::Q8_0, 1e-3f}, TypeCase{"llama", GgmlType::Q4_K, 5e-3f},
+                                           TypeCase{"qwen3", GgmlType::BF16, 1e-3f}, TypeCase{"qwen3", GgmlType::Q4_0, 1e-3f}),
+                         [](const auto& info) {
+                           return std::string(info.param.arch) + "_" + ggml_type_info(info.param.type)->name;
+                         });
+
+TEST(Session, RewindReproduces) {
+  testing::TempDir dir;
+  std::unique_ptr<Session> session = open(tiny_model(dir, "llama", GgmlType::Q8_0), "cpu", GgmlType::Q8_0);
+  ASSERT_TRUE(session);
+  Result<std::vector<float>> first = session->feed(kPrompt);
+  ASSERT_TRUE(first);
+  session->rewind(4);
+  EXPECT_EQ(session->position(), 4);
+  Result<std::vector<float>> again = session->feed(std::span(kPrompt).subspan(4));
+  ASSERT_TRUE(again);
+  EXPECT_EQ(*first, *again);
+}
+
+TEST(Session, ClearErrors) {
+  testing::TempDir dir;
+  const std::string path = tiny_model(dir, "llama", GgmlType::F16);
+  SessionOptions options;
+  options.device = "cpu";
+  options.context = 8;
+  Result<std::unique_ptr<Session>> session = Session::open(path, options);
+  ASSERT_TRUE(session) << session.error().what();
+  Result<std::vector<float>> r = (*session)->feed(kPrompt);  // 12 tokens, context 8
+  ASSERT_FALSE(r);
+  EXPECT_NE(std::string(r.error().what()).find("do not fit the context of 8"), std::string::npos) << r.error().what();
+  const int32_t bad = 100000;
+  r = (*session)->feed(std::span(&bad, 1));
+  ASSERT_FALSE(r);
+  EXPECT_NE(std::string(r.error().what()).find("outside the vocabulary"), std::string::npos);
+
+  // Cancelling a long prefill between batches.
+  options.context = 64;
+  options.batch = 4;
+  session = Session::open(path, options);
+  ASSERT_TRUE(session);
+  r = (*session)->feed(kPrompt, [](int done, int) { return done < 4; });
+  ASSERT_FALSE(r);
+  EXPECT_NE(std::string(r.error().what()).find("cancelled"), std::string::npos);
+  EXPECT_EQ((*session)->position(), 4);  // the first batch stays in the cache
+
+  Result<std::unique_ptr<Session>> card = Session::open(ARCHSCOPE_SOURCE_DIR "/models/cards/qwen3-8b.json", options);
+  ASSERT_FALSE(card);
+  EXPECT_NE(std::string(card.error().what()).find("only GGUF files can be run"), std::string::npos);
+  options.device = "no-such-gpu";
+  Result<std::unique_ptr<Session>> nodev = Session::open(path, options);
+  ASSERT_FALSE(nodev);
+}
+
+TEST(Session, MissingTensorIsNamed) {
+  testing::TempDir dir;
+  const std::string path = tiny_model(dir, "llama", GgmlType::F32);
+  GgufFile file = GgufFile::open(path);
+  GgufWriter copy;
+  for (const auto& [key, value] : file.metadata()) {
+    if (key != "general.alignment") copy.set(key, value);
+  }
+  for (const GgufTensor& t : file.tensors()) {
+    if (t.name == "blk.2.attn_k.weight") continue;
+    copy.add_tensor(t.name, t.shape, t.type, std::vector<uint8_t>(t.data, t.data + t.bytes));
+  }
+  copy.write(dir.file("broken.gguf"));
+  SessionOptions options;
+  options.device = "cpu";
+  Result<std::unique_ptr<Session>> session = Session::open(dir.file("broken.gguf"), options);
+  ASSERT_FALSE(session);
+  EXPECT_NE(std::string(session.error().what()).find("broken.gguf: missing tensor blk.2.attn_k.weight"), std::string::npos)
+      << session.error().what();
+}
+
+}  // namespace
+}  // namespace archscope
