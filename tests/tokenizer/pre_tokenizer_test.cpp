@@ -92,6 +92,25 @@ TEST(PreTokenizer, SplitsLikeLlamaCpp) {
   }
 }
 
+// Cases where PCRE2's own Unicode tables or its idea of whitespace would differ from
+// llama.cpp; expected words again from llama.cpp's unicode_regex_split at development time.
+TEST(PreTokenizer, UsesLlamaCppCharacterTables) {
+  auto split = [](const char* pre, const std::string& text) {
+    return RegexSplitter(find_pre_tokenizer(pre)->regexes).split(text);
+  };
+  // U+2EDCE (CJK Extension I, Unicode 15.1) is a letter to llama.cpp, so it joins the run.
+  EXPECT_EQ(split("llama-bpe", "\u205F\U0002EDCE\u65E5-b"),
+            (std::vector<std::string>{"\u205F\U0002EDCE\u65E5", "-b"}));
+  // U+1FABC (Unicode 15.0) is a symbol: it joins the punctuation that follows.
+  EXPECT_EQ(split("deepseek-v3", "\U0001FABC.1"), (std::vector<std::string>{"\U0001FABC.", "1"}));
+  // Non-ASCII whitespace never matches a literal range: U+2028 and U+1680 lie inside
+  // deepseek-coder's [\x{800}-\x{4E00}] but llama.cpp sees them as whitespace.
+  EXPECT_EQ(split("deepseek-coder", "\u2028."), (std::vector<std::string>{"\u2028."}));
+  EXPECT_EQ(split("deepseek-coder", "\u1680^"), (std::vector<std::string>{"\u1680^"}));
+  // \p{Lu} and \p{Ll} both mean "letter" in llama.cpp.
+  EXPECT_EQ(split("youtu", "\u0431dL9\u200D/"), (std::vector<std::string>{"\u0431dL", "9", "\u200D/"}));
+}
+
 TEST(PreTokenizer, NamesMapToLlamaCppTypes) {
   EXPECT_EQ(find_pre_tokenizer("llama-bpe")->name, "llama3");
   EXPECT_EQ(find_pre_tokenizer("llama3")->name, "llama3");

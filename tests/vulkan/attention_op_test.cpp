@@ -16,9 +16,9 @@ struct AttentionCase {
   GgmlType type;
   int q_heads, kv_heads, head_dim_k, head_dim_v;
   int64_t capacity;
-  int window;        // 0: none
+  int window;  // 0: none
   bool sinks;
-  float softcap;     // 0: none
+  float softcap;  // 0: none
   bool k_equals_v;
   int max_tokens;    // 1: a decode graph
   int steps;         // decode steps after the prefill steps (enough to reach every split)
@@ -104,7 +104,8 @@ TEST_F(VulkanOpTest, AttentionOverAnEmptyCacheIsZero) {
   g.max_tokens = 3;
   const int q = add_input(g, m, "q", 2 * 64, 1);
   const int cache = m.add_cache(GgmlType::F16, 40, 1, 64, 64);
-  Op attend = make_op(OpKind::Attention, g.add_tensor("attn", 2 * 64), q, -1, m.add_weight("sinks", GgmlType::F32, 2, 1, 2));
+  Op attend =
+      make_op(OpKind::Attention, g.add_tensor("attn", 2 * 64), q, -1, m.add_weight("sinks", GgmlType::F32, 2, 1, 2));
   attend.cache = cache;
   attend.attention = {2, 1, 64, 64, 0.125f, 0.0f, 0, nullptr};
   const int out = add_op(g, attend);

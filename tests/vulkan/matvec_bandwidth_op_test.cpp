@@ -37,7 +37,8 @@ TEST_P(MatVecBandwidth, DISABLED_Measure) {
   for (int i = 0; i < kRuns; ++i) {
     const auto start = std::chrono::steady_clock::now();
     gpu->run(g, std::vector<int32_t>{i % 64}, i);
-    best_wall = std::min(best_wall, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+    best_wall = std::min(best_wall,
+                         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
     for (const LayerTiming& t : gpu->timings()) {
       if (t.layer == 0) best_gpu = std::min(best_gpu, t.milliseconds);
     }

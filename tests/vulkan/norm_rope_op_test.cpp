@@ -47,10 +47,10 @@ struct RopeCase {
 const RopeCase kRopes[] = {
     {"neox", true, 64, 0, false, false, 10000.0f},
     {"gptj", false, 64, 0, false, false, 10000.0f},
-    {"partial_neox", true, 32, 0, false, false, 1000000.0f},   // the first half rotates
-    {"tail_gptj", false, 16, 48, false, false, 10000.0f},      // the last dims rotate (DeepSeek)
-    {"freq_factors", true, 64, 0, true, false, 500000.0f},     // Llama 3 long-context factors
-    {"yarn", true, 64, 0, false, true, 10000.0f},              // YaRN ramp and magnitude scale
+    {"partial_neox", true, 32, 0, false, false, 1000000.0f},  // the first half rotates
+    {"tail_gptj", false, 16, 48, false, false, 10000.0f},     // the last dims rotate (DeepSeek)
+    {"freq_factors", true, 64, 0, true, false, 500000.0f},    // Llama 3 long-context factors
+    {"yarn", true, 64, 0, false, true, 10000.0f},             // YaRN ramp and magnitude scale
     {"yarn_gptj_factors", false, 32, 32, true, true, 10000.0f},
 };
 

@@ -42,8 +42,8 @@ struct TestModel {
   std::deque<std::vector<uint8_t>> storage;
 
   // rows x cols (x experts) random values in [-scale, scale], stored as `type`.
-  int add_weight(const std::string& name, GgmlType type, int64_t cols, int64_t rows, uint32_t seed,
-                 float scale = 1.0f, int64_t experts = 1) {
+  int add_weight(const std::string& name, GgmlType type, int64_t cols, int64_t rows, uint32_t seed, float scale = 1.0f,
+                 int64_t experts = 1) {
     WeightDesc w;
     w.name = name;
     w.type = type;
@@ -61,7 +61,8 @@ struct TestModel {
     return static_cast<int>(resources.weights.size()) - 1;
   }
 
-  int add_cache(GgmlType type, int64_t capacity, int kv_heads, int head_dim_k, int head_dim_v, bool k_equals_v = false) {
+  int add_cache(GgmlType type, int64_t capacity, int kv_heads, int head_dim_k, int head_dim_v,
+                bool k_equals_v = false) {
     CacheDesc c;
     c.layer = static_cast<int>(resources.caches.size());
     c.type = type;
@@ -90,8 +91,8 @@ inline Op make_op(OpKind kind, int out, int a = -1, int b = -1, int weight = -1)
   return op;
 }
 // A per-token input of `cols` random values per token id, from an f32 table of `vocab` rows.
-inline int add_input(Graph& g, TestModel& m, const std::string& name, int64_t cols, uint32_t seed,
-                     int64_t vocab = 64, float scale = 1.0f, bool per_token = true) {
+inline int add_input(Graph& g, TestModel& m, const std::string& name, int64_t cols, uint32_t seed, int64_t vocab = 64,
+                     float scale = 1.0f, bool per_token = true) {
   const int table = m.add_weight(name + ".table", GgmlType::F32, cols, vocab, seed, scale);
   const int t = g.add_tensor(name, cols, per_token);
   add_op(g, make_op(OpKind::GetRows, t, -1, -1, table));

@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "archscope/error.h"
+#include "vulkan/buffer_arena.h"
 #include "vulkan/op_test_support.h"
 
 namespace archscope::testing {
@@ -168,7 +169,8 @@ TEST_F(VulkanOpTest, PrefillDecodeTruncateAndClearMatchReference) {
     both(prefill, prefill_step(8, 5, kVocab), watch_prefill, "prefill 8..12");
     for (const Step& s : decode_steps(13, 6, kVocab)) both(decode, s, watch_decode, "decode");
     for (Backend* b : {cpu.get(), gpu.get()}) b->truncate_caches(10);  // regenerate from position 10
-    for (const Step& s : decode_steps(10, 4, kVocab)) both(decode, {{(s.tokens[0] + 3) % kVocab}, s.position}, watch_decode, "after truncate");
+    for (const Step& s : decode_steps(10, 4, kVocab))
+      both(decode, {{(s.tokens[0] + 3) % kVocab}, s.position}, watch_decode, "after truncate");
     for (Backend* b : {cpu.get(), gpu.get()}) b->clear_caches();
     both(prefill, prefill_step(0, 3, kVocab), watch_prefill, "after clear");
   }
@@ -244,6 +246,28 @@ TEST_F(VulkanOpTest, MisuseGivesClearErrors) {
   TestModel odd_cache;
   odd_cache.add_cache(GgmlType::Q8_0, 16, 1, 48, 48);
   EXPECT_THAT(error_of([&] { gpu->load(odd_cache.resources); }), HasSubstr("multiples of 32"));
+}
+
+// Slices go first-fit into blocks of at most the limit, each at an aligned offset; the
+// blocks are as big as what they hold.
+TEST_F(VulkanOpTest, BufferArenaPlacesSlicesInBlocks) {
+  vulkan::BufferArena arena(1000, 64);
+  const auto a = arena.reserve(600), b = arena.reserve(300), c = arena.reserve(500), d = arena.reserve(100);
+  EXPECT_EQ(a.block, 0u);
+  EXPECT_EQ(a.offset, 0u);
+  EXPECT_EQ(b.block, 0u);
+  EXPECT_EQ(b.offset, 640u);  // 600 rounded up to 64
+  EXPECT_EQ(c.block, 1u);     // 1280 + 500 > 1000: a new block
+  EXPECT_EQ(d.block, 1u);
+  EXPECT_EQ(d.offset, 512u);
+  EXPECT_EQ(arena.block_count(), 2u);
+  EXPECT_EQ(arena.bytes(), 940u + 612u);
+  EXPECT_THAT(error_of([&] { arena.reserve(1001); }), HasSubstr("split"));
+  VulkanDevice gpu = VulkanDevice::open();
+  arena.allocate(gpu, HostAccess::Auto);
+  EXPECT_EQ(arena.block(c).size(), 612u);
+  EXPECT_EQ(arena.range(d).offset, 512u);
+  EXPECT_THAT(error_of([&] { arena.reserve(8); }), HasSubstr("after allocate"));
 }
 
 // A Gemma-size embedding table, 262144 x 1536 f16 = 805 MB, is more than lavapipe's

@@ -57,8 +57,8 @@ struct PreparedGraph {
   uint64_t fingerprint = 0;
   std::unique_ptr<BufferArena> arena;  // activations and attention partial results
   std::vector<DeviceTensor> tensors;
-  std::optional<BufferRange> partials;  // scratch of split attention, shared by its ops
-  std::optional<Buffer> step;          // StepHeader + max_tokens token ids, host-visible
+  std::optional<BufferRange> partials;     // scratch of split attention, shared by its ops
+  std::optional<Buffer> step;              // StepHeader + max_tokens token ids, host-visible
   std::optional<BufferRange> step_device;  // its copy in device memory, which the shaders read
   std::optional<CommandList> list;
   struct Segment {  // timestamps [begin, end) enclose the ops of one layer
@@ -81,7 +81,8 @@ class VulkanBackend final : public Backend {
       : gpu_(std::move(gpu)), access_(options.staged ? HostAccess::Staged : HostAccess::Auto), pipelines_(gpu_) {
     const VulkanDeviceInfo& info = gpu_.info();
     if (!info.subgroup_arithmetic) {
-      throw Error("Vulkan device '" + info.name + "' lacks subgroup arithmetic in compute shaders, which archscope's "
+      throw Error("Vulkan device '" + info.name +
+                  "' lacks subgroup arithmetic in compute shaders, which archscope's "
                   "shaders use; update its driver or choose another device");
     }
     block_limit_ = std::min<uint64_t>(info.max_memory_allocation_size, uint64_t{1} << 30);
@@ -150,7 +151,8 @@ class VulkanBackend final : public Backend {
     }
     for (int32_t id : tokens) {
       if (id < 0 || id >= g->vocabulary) {
-        throw Error("token id " + std::to_string(id) + " is outside the vocabulary of " + std::to_string(g->vocabulary));
+        throw Error("token id " + std::to_string(id) + " is outside the vocabulary of " +
+                    std::to_string(g->vocabulary));
       }
     }
     StepHeader header;
@@ -391,8 +393,8 @@ class VulkanBackend final : public Backend {
   void make_vectors(const Graph& graph) {
     std::vector<int> needed;
     for (const Op& op : graph.ops) {
-      const bool vector_use = op.kind == OpKind::RmsNorm || op.kind == OpKind::Rope ||
-                              op.kind == OpKind::Attention || op.kind == OpKind::MulWeight;
+      const bool vector_use = op.kind == OpKind::RmsNorm || op.kind == OpKind::Rope || op.kind == OpKind::Attention ||
+                              op.kind == OpKind::MulWeight;
       if (!vector_use || op.weight < 0 || vectors_.count(op.weight)) continue;
       const DeviceWeight& w = weights_[op.weight];
       if (w.type == GgmlType::F32 && w.pieces.size() == 1) {
@@ -470,13 +472,15 @@ class VulkanBackend final : public Backend {
           break;
         }
         case OpKind::Glu:  // Gelu runs as gelu_tanh, as on the CPU backend
-          rec.elementwise(op.activation == Activation::Silu ? E::SwiGlu : E::GeGlu, t[op.a], t[op.b].range, B::None, 0,
-                          t[op.out]);
-          break;
         case OpKind::Add:
         case OpKind::Mul: {
+          const E kind = op.kind == OpKind::Add              ? E::Add
+                         : op.kind == OpKind::Mul            ? E::Mul
+                         : op.activation == Activation::Silu ? E::SwiGlu
+                                                             : E::GeGlu;
+          // A single-row b with a per-token a is broadcast over the rows.
           const B shape = t[op.a].per_token && !t[op.b].per_token ? B::Row : B::None;
-          rec.elementwise(op.kind == OpKind::Add ? E::Add : E::Mul, t[op.a], t[op.b].range, shape, 0, t[op.out]);
+          rec.elementwise(kind, t[op.a], t[op.b].range, shape, 0, t[op.out]);
           break;
         }
         case OpKind::MulWeight: {

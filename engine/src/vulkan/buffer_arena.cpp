@@ -21,8 +21,8 @@ BufferArena::Slice BufferArena::reserve(uint64_t bytes) {
   if (!blocks_.empty()) throw Error("BufferArena: reserve() after allocate()");
   if (bytes == 0) throw Error("BufferArena: a slice of 0 bytes was requested");
   if (bytes > block_limit_) {
-    throw Error("a tensor of " + format_bytes(bytes) + " does not fit one memory block of " + format_bytes(block_limit_) +
-                "; it must be split before it is placed");
+    throw Error("a tensor of " + format_bytes(bytes) + " does not fit one memory block of " +
+                format_bytes(block_limit_) + "; it must be split before it is placed");
   }
   for (uint32_t b = 0; b < used_.size(); ++b) {
     const uint64_t offset = round_up(used_[b], alignment_);

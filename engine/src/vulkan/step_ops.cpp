@@ -154,17 +154,13 @@ void StepRecorder::store_kv(const DeviceCache& cache, const DeviceTensor& keys, 
   const uint64_t per_item = cache.type == GgmlType::F32 ? 1 : cache.type == GgmlType::Q8_0 ? 64 : 2;
   const int64_t widest = std::max(keys.cols, values ? values->cols : 0);
   for (const DeviceCache::Part& part : cache.parts) {
-    push = {u32(keys.cols),
-            values ? u32(values->cols) : 0u,
-            u32(cache.key_stride),
-            u32(cache.value_stride),
-            u32(cache.capacity),
-            u32(part.first_slot),
-            u32(part.slots),
-            values ? 1u : 0u};
+    push = {u32(keys.cols),        values ? u32(values->cols) : 0u,
+            u32(cache.key_stride), u32(cache.value_stride),
+            u32(cache.capacity),   u32(part.first_slot),
+            u32(part.slots),       values ? 1u : 0u};
     list_.dispatch(shader,
-                   {step_, keys.range, values ? values->range : dummy_, part.keys,
-                    values ? part.values : dummy_, *cache.positions},
+                   {step_, keys.range, values ? values->range : dummy_, part.keys, values ? part.values : dummy_,
+                    *cache.positions},
                    push, GroupCount{ceil_div(ceil_div(widest, per_item), 64), rows(keys), values ? 2u : 1u});
   }
 }
@@ -172,16 +168,27 @@ void StepRecorder::store_kv(const DeviceCache& cache, const DeviceTensor& keys, 
 void StepRecorder::attention(const DeviceCache& cache, const DeviceTensor& q, std::optional<BufferRange> sinks,
                              const reference::AttentionParams& a, const AttentionPlan& plan,
                              std::optional<BufferRange> partials, const DeviceTensor& out) {
-  if (plan.splits > 1 && !partials) throw Error("attention with " + std::to_string(plan.splits) + " splits needs scratch");
+  if (plan.splits > 1 && !partials)
+    throw Error("attention with " + std::to_string(plan.splits) + " splits needs scratch");
   struct {
     uint32_t q_heads, kv_heads, head_dim_k, head_dim_v;
     float scale, softcap;
     uint32_t window, has_sinks, capacity, chunk, first_split, first_slot, part_slots, key_stride, value_stride,
         value_head, splits;
   } push;
-  // Output dims per invocation (64 invocations share a head), so the loop covers no more.
+  // Output dims per invocation (64 invocations share a head), so the loop covers no more;
+  // query heads per work group: up to 4 of one KV head's group, so that each key and value
+  // read serves all of them, within 16 accumulators per invocation and 8 KiB of queries.
   const uint32_t dims = ceil_div(a.head_dim_v, 64);
-  const ComputePipeline& shader = pipelines_.get("attention", 8, sizeof push, {type_id(cache.type), dims});
+  uint32_t heads = 1;
+  for (uint32_t h : {4u, 2u}) {
+    if ((a.q_heads / a.kv_heads) % h == 0 && h * dims <= 16 && h * uint32_t(a.head_dim_k) <= 2048) {
+      heads = h;
+      break;
+    }
+  }
+  const ComputePipeline& shader =
+      pipelines_.get("attention", 8, sizeof push, {type_id(cache.type), dims, heads, heads * u32(a.head_dim_k)});
   uint32_t first_split = 0;
   for (const DeviceCache::Part& part : cache.parts) {
     const uint32_t splits = ceil_div(part.slots, plan.chunk);
@@ -205,7 +212,7 @@ void StepRecorder::attention(const DeviceCache& cache, const DeviceTensor& q, st
     list_.dispatch(shader,
                    {step_, q.range, part.keys, part.values, *cache.positions, sinks.value_or(dummy_),
                     partials.value_or(dummy_), out.range},
-                   push, GroupCount{splits, u32(a.q_heads), rows(q)});
+                   push, GroupCount{splits, u32(a.q_heads) / heads, rows(q)});
     first_split += splits;
   }
   if (plan.splits == 1) return;
@@ -217,8 +224,8 @@ void StepRecorder::attention(const DeviceCache& cache, const DeviceTensor& q, st
                  GroupCount{u32(a.q_heads), rows(q), 1});
 }
 
-void StepRecorder::elementwise(Elementwise op, const DeviceTensor& a, std::optional<BufferRange> b,
-                               Broadcast broadcast, float scalar, const DeviceTensor& out) {
+void StepRecorder::elementwise(Elementwise op, const DeviceTensor& a, std::optional<BufferRange> b, Broadcast broadcast,
+                               float scalar, const DeviceTensor& out) {
   struct {
     uint32_t op, cols, per_token, b_shape;
     float scalar;
