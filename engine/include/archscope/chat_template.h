@@ -4,7 +4,8 @@
 // llm_chat_apply_template (src/llama-chat.cpp) produces. llama.cpp has no built-in for
 // Gemma 4, DeepSeek V4 and Laguna (it runs their Jinja templates); for those the text is
 // what their published templates render for plain text messages with thinking off (the
-// templates' default): google/gemma-4 "-it", deepseek-ai/DeepSeek-V4, poolside/Laguna-XS.2.
+// templates' default): google/gemma-4 "-it", deepseek-ai/DeepSeek-V4, poolside/Laguna-XS.2
+// (Laguna-XS-2.1 and -S-2.1 templates differ slightly and are rendered as XS.2 for now).
 // No format includes the BOS token: encode with add_special = true, or use encode_chat.
 #pragma once
 

@@ -1,6 +1,6 @@
 // BPE pre-tokenizers: the regex lists llama.cpp's llm_tokenizer_bpe uses for each
-// tokenizer.ggml.pre value, and a splitter that runs them with PCRE2 (UTF + UCP) the way
-// llama.cpp's unicode_regex_split does.
+// tokenizer.ggml.pre value, and a splitter that runs them with PCRE2 the way llama.cpp's
+// unicode_regex_split does (with llama.cpp's own character tables; see pre_tokenizer.cpp).
 #pragma once
 
 #include <memory>
@@ -30,8 +30,8 @@ std::vector<std::string> supported_pre_tokenizers();
 
 // Splits text into words with a list of regexes, as unicode_regex_split(text, regexes,
 // byte_encode = false): each regex splits every current piece into its matches and the
-// gaps between them. The text is decoded leniently first (invalid bytes become U+FFFD),
-// and \s / \S mean llama.cpp's whitespace set. Thread-safe once built.
+// gaps between them. The text is decoded leniently first (invalid bytes become U+FFFD).
+// Thread-safe once built.
 class RegexSplitter {
  public:
   explicit RegexSplitter(const std::vector<std::string>& regexes);  // throws archscope::Error
