@@ -8,40 +8,13 @@
 #include <nlohmann/json.hpp>
 
 #include "archscope/gguf.h"
+#include "cli/cli_fixtures.h"
 #include "formats/format_fixtures.h"
 
 namespace archscope {
 namespace {
 
 namespace fs = std::filesystem;
-
-struct CliResult {
-  int exit_code = -1;
-  std::string out, err;
-};
-
-std::string shell_quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-CliResult run_cli(const std::string& args) {
-  testing::TempDir dir;
-  const std::string err_path = dir.file("stderr");
-  const std::string command = shell_quote(ARCHSCOPE_CLI) + " " + args + " 2>" + shell_quote(err_path);
-  CliResult result;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (!pipe) return result;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) result.out.append(buf, n);
-  const int status = pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::ifstream err(err_path);
-  result.err.assign(std::istreambuf_iterator<char>(err), std::istreambuf_iterator<char>());
-  return result;
-}
 
 std::vector<std::string> card_paths() {
   std::vector<std::string> cards;
