@@ -13,18 +13,6 @@
 namespace archscope::reference {
 namespace {
 
-template <class Block>
-Block load_block(const uint8_t* src, int64_t index) {
-  Block b;
-  std::memcpy(&b, src + index * static_cast<int64_t>(sizeof(Block)), sizeof(Block));
-  return b;
-}
-
-template <class Block>
-void store_block(const Block& b, uint8_t* dst, int64_t index) {
-  std::memcpy(dst + index * static_cast<int64_t>(sizeof(Block)), &b, sizeof(Block));
-}
-
 // Round to nearest, ties to even (ggml's nearest_int, for the range it is used in).
 int nearest_int(float x) { return static_cast<int>(std::lrint(x)); }
 

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 
 namespace archscope::reference {
 
@@ -82,5 +83,18 @@ void quantize_row_q4_0(const float* src, uint8_t* dst, int64_t n);
 void quantize_row_q4_K(const float* src, uint8_t* dst, int64_t n);
 void quantize_row_q5_K(const float* src, uint8_t* dst, int64_t n);
 void quantize_row_q6_K(const float* src, uint8_t* dst, int64_t n);
+
+// Blocks are read and written with memcpy: file data need not be aligned for the struct.
+template <class Block>
+Block load_block(const uint8_t* src, int64_t index) {
+  Block b;
+  std::memcpy(&b, src + index * static_cast<int64_t>(sizeof(Block)), sizeof(Block));
+  return b;
+}
+
+template <class Block>
+void store_block(const Block& b, uint8_t* dst, int64_t index) {
+  std::memcpy(dst + index * static_cast<int64_t>(sizeof(Block)), &b, sizeof(Block));
+}
 
 }  // namespace archscope::reference

@@ -31,18 +31,6 @@ void check_row(const char* op, GgmlType type, int64_t n) {
   }
 }
 
-template <class Block>
-Block load_block(const uint8_t* src, int64_t index) {
-  Block b;
-  std::memcpy(&b, src + index * static_cast<int64_t>(sizeof(Block)), sizeof(Block));
-  return b;
-}
-
-template <class Block>
-void store_block(const Block& b, uint8_t* dst, int64_t index) {
-  std::memcpy(dst + index * static_cast<int64_t>(sizeof(Block)), &b, sizeof(Block));
-}
-
 }  // namespace
 
 void dequantize_row_q8_0(const uint8_t* src, float* dst, int64_t n) {
