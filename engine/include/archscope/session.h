@@ -55,7 +55,8 @@ class Session {
   // (the tokens fed so far stay in the cache).
   Result<std::vector<float>> feed(std::span<const int32_t> tokens,
                                   const std::function<bool(int, int)>& progress = {});
-  // Forget everything from `position` on (0: a new conversation).
+  // Forget everything from `position` on (0: a new conversation). When a sliding-window
+  // ring has already dropped keys the earlier position needs, the kept tokens are fed again.
   void rewind(int position);
 
   std::vector<LayerTime> layer_times() const;  // of the last step

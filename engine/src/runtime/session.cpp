@@ -24,6 +24,7 @@ struct Session::State {
   std::string notice;
   int context = 0;
   int position = 0;
+  std::vector<int32_t> history;  // every token in the cache, to rebuild ring caches on rewind
 };
 
 namespace {
@@ -122,6 +123,7 @@ Result<std::vector<float>> Session::feed(std::span<const int32_t> tokens, const 
       const size_t n = std::min<size_t>(tokens.size() - done, s.prefill.max_tokens);
       last = n == 1 ? &s.decode : &s.prefill;
       s.backend->run(*last, tokens.subspan(done, n), s.position);
+      s.history.insert(s.history.end(), tokens.begin() + done, tokens.begin() + done + n);
       s.position += static_cast<int>(n);
       done += n;
       if (progress && done < tokens.size() && !progress(static_cast<int>(done), static_cast<int>(tokens.size()))) {
@@ -135,9 +137,29 @@ Result<std::vector<float>> Session::feed(std::span<const int32_t> tokens, const 
 void Session::rewind(int position) {
   State& s = *state_;
   position = std::clamp(position, 0, s.position);
-  if (position == 0) s.backend->clear_caches();
-  else s.backend->truncate_caches(position);
-  s.position = position;
+  // A sliding layer's ring may already have overwritten keys the token at `position` still
+  // needs (the window before it); then the kept tokens are fed again from the start.
+  bool ring_lost_keys = false;
+  for (const LayerSpec& l : s.spec.layers) {
+    const int64_t capacity = static_cast<int64_t>(s.plan.layers[l.index].positions);
+    const int64_t oldest_kept = std::max<int64_t>(0, s.position - capacity);
+    const int64_t oldest_needed = std::max<int64_t>(0, position - (l.window > 0 ? l.window - 1 : position));
+    if (l.owns_cache() && oldest_kept > oldest_needed) ring_lost_keys = true;
+  }
+  s.history.resize(position);
+  if (position == 0 || ring_lost_keys) {
+    s.backend->clear_caches();
+    s.position = 0;
+    if (position > 0) {
+      const std::vector<int32_t> kept = std::move(s.history);
+      s.history.clear();
+      Result<std::vector<float>> refed = feed(kept);
+      if (!refed) throw refed.error();
+    }
+  } else {
+    s.backend->truncate_caches(position);
+    s.position = position;
+  }
 }
 
 std::vector<LayerTime> Session::layer_times() const {
