@@ -57,7 +57,10 @@ TEST_P(LlamaCppRuns, TopProbabilitiesAgree) {
 
   const std::vector<int32_t> tokens = {300, 17, 260, 99, 400};
   std::string ids;
-  for (int32_t t : tokens) ids += (ids.empty() ? "" : ",") + std::to_string(t);
+  for (int32_t t : tokens) {
+    if (!ids.empty()) ids += ',';
+    ids += std::to_string(t);
+  }
   const std::string output = run("ARCHSCOPE_NODE_LLAMA_CPP='" + std::string(modules) + "' node '" ARCHSCOPE_SOURCE_DIR
                                  "/tests/writer/llama_cpp_check.mjs' '" + path + "' --tokens " + ids + " --top 5");
   nlohmann::json result;
