@@ -1,0 +1,76 @@
+// Renders every main view to PNG for the README: the four tabs for Gemma 4 E2B, the
+// attention budget and cache charts for Laguna XS.2 and DeepSeek V4 Flash, and the
+// welcome page. Writes into $ARCHSCOPE_SCREENSHOT_DIR; skipped when it is unset:
+//   ARCHSCOPE_SCREENSHOT_DIR=resources/screenshots xvfb-run -a build/tests/gui_tests --gtest_filter=Screenshots*
+#include <QApplication>
+#include <QDir>
+#include <QImage>
+#include <QPixmap>
+#include <QSignalSpy>
+#include <QTabWidget>
+
+#include <gtest/gtest.h>
+
+#include "main_window.h"
+
+using archscope::gui::MainWindow;
+
+namespace {
+
+const QString kCards = ARCHSCOPE_SOURCE_DIR "/models/cards/";
+
+QString screenshot_dir() { return qEnvironmentVariable("ARCHSCOPE_SCREENSHOT_DIR"); }
+
+bool open_card(MainWindow& w, const QString& card) {
+  QSignalSpy loaded(&w, &MainWindow::modelLoaded);
+  QSignalSpy failed(&w, &MainWindow::loadFailed);
+  w.openArguments({"archscope", kCards + card});
+  for (int i = 0; i < 100 && loaded.isEmpty() && failed.isEmpty(); ++i) loaded.wait(100);
+  return !loaded.isEmpty();
+}
+
+void save(MainWindow& w, const QString& name) {
+  for (int i = 0; i < 5; ++i) QApplication::processEvents();
+  const QString path = QDir(screenshot_dir()).filePath(name);
+  const QPixmap shot = w.grab();
+  ASSERT_EQ(shot.size(), QSize(1400, 900));
+  // Quality 0 = the strongest zlib compression: the README images stay small.
+  ASSERT_TRUE(shot.save(path, "PNG", 0)) << path.toStdString();
+}
+
+class Screenshots : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (screenshot_dir().isEmpty()) GTEST_SKIP() << "ARCHSCOPE_SCREENSHOT_DIR is not set";
+    ASSERT_TRUE(QDir().mkpath(screenshot_dir()));
+    w_.resize(1400, 900);
+    w_.show();
+  }
+  MainWindow w_;
+};
+
+}  // namespace
+
+TEST_F(Screenshots, Welcome) { save(w_, "welcome.png"); }
+
+TEST_F(Screenshots, Gemma4E2B) {
+  ASSERT_TRUE(open_card(w_, "gemma-4-e2b.json"));
+  w_.setCacheType(archscope::GgmlType::BF16);
+  w_.selectLayer(15);  // a sliding layer that reads layer 13's cache
+  const char* names[] = {"layers", "kv-sharing", "attention-budget", "cache"};
+  for (int tab = 0; tab < 4; ++tab) {
+    w_.tabs()->setCurrentIndex(tab);
+    save(w_, QString("%1-gemma-4-e2b.png").arg(names[tab]));
+  }
+}
+
+TEST_F(Screenshots, LagunaAndDeepSeekBudgetsAndCaches) {
+  for (const char* card : {"laguna-xs.2", "deepseek-v4-flash"}) {
+    ASSERT_TRUE(open_card(w_, QString(card) + ".json"));
+    w_.setCacheType(archscope::GgmlType::BF16);
+    w_.tabs()->setCurrentIndex(2);
+    save(w_, QString("attention-budget-%1.png").arg(card));
+    w_.tabs()->setCurrentIndex(3);
+    save(w_, QString("cache-%1.png").arg(card));
+  }
+}
