@@ -68,17 +68,25 @@ TEST_P(WeightTypeTest, SmallBatchMatchesReference) {
   expect_agree(m, g, {prefill_step(0, 3), prefill_step(3, 8), prefill_step(11, 1)}, {out}, kMatMul);
 }
 
-// Prefill graphs use the tiled shader: partial tiles in rows (70 = 2 x 32 + 6) and tokens.
-TEST_P(WeightTypeTest, TiledMatMulMatchesReference) {
+// Prefill graphs use matmul_tiled (GPUs) or matmul_rows (CPU devices); both run here,
+// with partial tiles in rows (70 = 64 + 6, 2 x 32 + 6) and tokens (37, 40 of 32-token tiles).
+TEST_P(WeightTypeTest, PrefillMatMulMatchesReference) {
   const TypeCase c = GetParam();
-  TestModel m;
-  Graph g;
-  g.max_tokens = 40;
-  const int x = add_input(g, m, "x", c.cols, 6);
-  const int w = m.add_weight("w", c.type, c.cols, 70, 7);
-  const int out = add_op(g, make_op(OpKind::MatMul, g.add_tensor("out", 70), x, -1, w));
-  g.logits = out;
-  expect_agree(m, g, {prefill_step(0, 37), prefill_step(37, 1), prefill_step(38, 40)}, {out}, kMatMul);
+  using Choice = VulkanBackendOptions::PrefillMatMul;
+  for (Choice choice : {Choice::Tiled, Choice::Rows}) {
+    SCOPED_TRACE(choice == Choice::Tiled ? "matmul_tiled" : "matmul_rows");
+    if (choice == Choice::Rows && !VulkanDevice::open("").info().subgroup_shuffle) continue;
+    TestModel m;
+    Graph g;
+    g.max_tokens = 40;
+    const int x = add_input(g, m, "x", c.cols, 6);
+    const int w = m.add_weight("w", c.type, c.cols, 70, 7);
+    const int out = add_op(g, make_op(OpKind::MatMul, g.add_tensor("out", 70), x, -1, w));
+    g.logits = out;
+    VulkanBackendOptions options;
+    options.prefill_matmul = choice;
+    expect_agree(m, g, {prefill_step(0, 37), prefill_step(37, 1), prefill_step(38, 40)}, {out}, kMatMul, options);
+  }
 }
 
 // With small bindings (just room for the activations), each weight is stored in several

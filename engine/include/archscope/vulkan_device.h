@@ -60,6 +60,9 @@ struct VulkanDeviceInfo {
   // Subgroup sums and maxima in compute shaders (GL_KHR_shader_subgroup_arithmetic); the
   // step-graph shaders reduce with them.
   bool subgroup_arithmetic = false;
+  // Subgroup shuffles in compute shaders (GL_KHR_shader_subgroup_shuffle); matmul_rows.comp
+  // needs them.
+  bool subgroup_shuffle = false;
   // GPU timestamps on the compute queue; timestamp_period_ns is one tick in nanoseconds.
   bool timestamps = false;
   double timestamp_period_ns = 0.0;

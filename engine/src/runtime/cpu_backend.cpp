@@ -188,6 +188,10 @@ class CpuBackend final : public Backend {
         if (out != a) std::memcpy(out, a, sizeof(float) * rows_of(op.a) * cols_of(op.a));
         reference::softcap(out, op.scalar, rows_of(op.a) * cols_of(op.a));
         break;
+      case OpKind::Softmax:
+        if (out != a) std::memcpy(out, a, sizeof(float) * rows_of(op.a) * cols_of(op.a));
+        reference::softmax_rows(out, rows_of(op.a), cols_of(op.a));
+        break;
       case OpKind::LastRow:
         std::memcpy(out, a + (n - 1) * cols_of(op.a), sizeof(float) * cols_of(op.a));
         break;

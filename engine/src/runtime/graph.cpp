@@ -18,6 +18,7 @@ const char* to_string(OpKind kind) {
     case OpKind::MulWeight: return "mul_weight";
     case OpKind::Scale: return "scale";
     case OpKind::Softcap: return "softcap";
+    case OpKind::Softmax: return "softmax";
     case OpKind::LastRow: return "last_row";
   }
   return "?";
@@ -107,6 +108,7 @@ void validate_graph(const Graph& g, const ModelResources& r) {
       }
       case OpKind::Scale:
       case OpKind::Softcap:
+      case OpKind::Softmax:
         same_width(tensor(op.out, "out"), tensor(op.a, "input"));
         break;
       case OpKind::LastRow:

@@ -45,8 +45,8 @@ struct CacheDesc {
 // An f32 activation of `rows` x `cols`. Per-token tensors have one row per token of the
 // step (rows = the graph's max_tokens; only the step's token count is computed). An op's
 // widths are its tensors' widths: a program gives layers of different shapes their own
-// tensors. Elementwise ops (Add, Mul, MulWeight, Scale, Softcap, Glu) and RmsNorm may write
-// in place (out == a); Rope always does.
+// tensors. Elementwise ops (Add, Mul, MulWeight, Scale, Softcap, Glu), Softmax and RmsNorm
+// may write in place (out == a); Rope always does.
 struct TensorDesc {
   std::string name;  // "blk.3.attn_q" for debugging and per-op comparisons
   int64_t cols = 0;
@@ -66,6 +66,7 @@ enum class OpKind {
   MulWeight,  // out = a * weight, the weight's one row broadcast over rows (or a scalar)
   Scale,      // out = a * scalar
   Softcap,    // out = cap * tanh(a / cap)
+  Softmax,    // out = softmax of each row of a (a row of all -inf gives zeros), e.g. MoE routers
   LastRow,    // out (one row) = a's row of the step's last token
 };
 const char* to_string(OpKind kind);

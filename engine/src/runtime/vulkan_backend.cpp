@@ -91,6 +91,18 @@ class VulkanBackend final : public Backend {
     if (options.max_binding_bytes) binding_limit_ = std::min(binding_limit_, options.max_binding_bytes);
     alignment_ = std::max<uint64_t>(info.storage_buffer_offset_alignment, 64);
     dummy_.emplace(gpu_, 256);
+    using Choice = VulkanBackendOptions::PrefillMatMul;
+    prefill_matmul_.rows = options.prefill_matmul == Choice::Rows ||
+                           (options.prefill_matmul == Choice::Auto && info.type == VulkanDeviceType::Cpu);
+    prefill_matmul_.subgroup_size = info.subgroup_size;
+    if (prefill_matmul_.rows && (!info.subgroup_shuffle || info.subgroup_size < 1 || info.subgroup_size > 64 ||
+                                 64 % info.subgroup_size != 0)) {
+      if (options.prefill_matmul == Choice::Rows) {
+        throw Error("Vulkan device '" + info.name +
+                    "' cannot run matmul_rows: it needs subgroup shuffles and a subgroup size dividing 64");
+      }
+      prefill_matmul_.rows = false;
+    }
   }
 
   std::string name() const override { return "vulkan: " + gpu_.info().name; }
@@ -436,7 +448,7 @@ class VulkanBackend final : public Backend {
     if (timed) list.enable_timestamps(static_cast<uint32_t>(graph.ops.size()) + 2);
     // Each replay starts by copying the step's inputs (written by run()) to device memory.
     list.copy(BufferRange(*g.step), *g.step_device, g.step->size());
-    StepRecorder rec(pipelines_, list, *g.step_device, BufferRange(*dummy_), graph.max_tokens);
+    StepRecorder rec(pipelines_, list, *g.step_device, BufferRange(*dummy_), graph.max_tokens, prefill_matmul_);
     const auto& t = g.tensors;
     using E = StepRecorder::Elementwise;
     using B = StepRecorder::Broadcast;
@@ -495,6 +507,9 @@ class VulkanBackend final : public Backend {
         case OpKind::Softcap:
           rec.elementwise(E::Softcap, t[op.a], std::nullopt, B::None, op.scalar, t[op.out]);
           break;
+        case OpKind::Softmax:
+          rec.softmax(t[op.a], t[op.out]);
+          break;
         case OpKind::LastRow:
           rec.last_row(t[op.a], t[op.out]);
           break;
@@ -508,6 +523,7 @@ class VulkanBackend final : public Backend {
   vulkan::PipelineCache pipelines_;
   uint64_t block_limit_ = 0, binding_limit_ = 0, alignment_ = 0;
   std::optional<Buffer> dummy_;  // bound where an op has no buffer to give
+  vulkan::PrefillMatMul prefill_matmul_;
 
   ModelResources resources_;
   std::unique_ptr<BufferArena> weight_arena_, cache_arena_;

@@ -33,6 +33,10 @@ struct VulkanBackendOptions {
   // Reach device memory through staging copies even where it could be mapped (the
   // discrete-GPU path, testable on lavapipe).
   bool staged = false;
+  // The shader of matmuls over more than 8 tokens (prefill): Auto picks matmul_rows on CPU
+  // devices (lavapipe), where it is measured faster, and matmul_tiled on GPUs.
+  enum class PrefillMatMul { Auto, Tiled, Rows };
+  PrefillMatMul prefill_matmul = PrefillMatMul::Auto;
 };
 
 // Opens the device `device_selector` names (see VulkanDevice::open; empty: the best one,

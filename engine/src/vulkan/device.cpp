@@ -135,6 +135,8 @@ VulkanDeviceInfo describe_device(VkPhysicalDevice device, uint32_t index) {
   info.subgroup_size = subgroup.subgroupSize;
   info.subgroup_arithmetic = (subgroup.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) &&
                              (subgroup.supportedOperations & VK_SUBGROUP_FEATURE_ARITHMETIC_BIT);
+  info.subgroup_shuffle = (subgroup.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) &&
+                          (subgroup.supportedOperations & VK_SUBGROUP_FEATURE_SHUFFLE_BIT);
   info.max_memory_allocation_size = maintenance3.maxMemoryAllocationSize;
   info.driver = std::string(driver.driverName) + " " + driver.driverInfo;
 

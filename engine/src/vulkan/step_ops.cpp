@@ -66,8 +66,8 @@ const ComputePipeline& PipelineCache::get(const std::string& shader, uint32_t bu
 }
 
 StepRecorder::StepRecorder(PipelineCache& pipelines, CommandList& list, BufferRange step, BufferRange dummy,
-                           int max_tokens)
-    : pipelines_(pipelines), list_(list), step_(step), dummy_(dummy), max_tokens_(max_tokens) {}
+                           int max_tokens, PrefillMatMul prefill)
+    : pipelines_(pipelines), list_(list), step_(step), dummy_(dummy), max_tokens_(max_tokens), prefill_(prefill) {}
 
 void StepRecorder::get_rows(const DeviceWeight& table, const DeviceTensor& out) {
   struct {
@@ -87,17 +87,23 @@ void StepRecorder::matmul(const DeviceWeight& w, const DeviceTensor& x, const De
   struct {
     uint32_t cols, row_bytes, rows, first_out, out_cols, per_token;
   } push;
-  // MAX_TOKENS and ROWS of matmul_vec.comp, TILE of matmul_tiled.comp.
-  constexpr uint32_t kVecTokens = 8, kVecRows = 8, kTile = 32;
-  const bool vec = rows(x) <= kVecTokens;
+  // MAX_TOKENS and ROWS of matmul_vec.comp, TILE of matmul_tiled.comp, work group size and
+  // TOKENS of matmul_rows.comp.
+  constexpr uint32_t kVecTokens = 8, kVecRows = 8, kTile = 32, kRowsGroup = 64, kRowsTokens = 32;
+  enum class Shader { Vec, Tiled, Rows };
+  const Shader kind = rows(x) <= kVecTokens ? Shader::Vec : prefill_.rows ? Shader::Rows : Shader::Tiled;
   const ComputePipeline& shader =
-      pipelines_.get(vec ? "matmul_vec" : "matmul_tiled", 4, sizeof push, {type_id(w.type)});
+      kind == Shader::Vec     ? pipelines_.get("matmul_vec", 4, sizeof push, {type_id(w.type)})
+      : kind == Shader::Tiled ? pipelines_.get("matmul_tiled", 4, sizeof push, {type_id(w.type)})
+                              : pipelines_.get("matmul_rows", 4, sizeof push, {type_id(w.type), prefill_.subgroup_size});
   for (const DeviceWeight::Piece& piece : w.pieces) {
     const int64_t piece_rows = rows_in_use(w, piece);
     if (piece_rows == 0) continue;
     push = {u32(w.cols), u32(w.row_bytes), u32(piece_rows), u32(piece.first_row), u32(w.rows), x.per_token ? 1u : 0u};
     const GroupCount groups =
-        vec ? groups_for(piece_rows, kVecRows) : GroupCount{ceil_div(piece_rows, kTile), ceil_div(rows(x), kTile), 1};
+        kind == Shader::Vec     ? groups_for(piece_rows, kVecRows)
+        : kind == Shader::Tiled ? GroupCount{ceil_div(piece_rows, kTile), ceil_div(rows(x), kTile), 1}
+                                : GroupCount{ceil_div(piece_rows, kRowsGroup), ceil_div(rows(x), kRowsTokens), 1};
     list_.dispatch(shader, {step_, piece.range, x.range, out.range}, push, groups);
   }
 }
@@ -233,6 +239,14 @@ void StepRecorder::elementwise(Elementwise op, const DeviceTensor& a, std::optio
   const ComputePipeline& shader = pipelines_.get("elementwise", 4, sizeof push);
   list_.dispatch(shader, {step_, a.range, b.value_or(dummy_), out.range}, push,
                  groups_for(uint64_t(rows(a)) * uint64_t(a.cols), 256));
+}
+
+void StepRecorder::softmax(const DeviceTensor& a, const DeviceTensor& out) {
+  struct {
+    uint32_t cols, per_token;
+  } push{u32(a.cols), a.per_token ? 1u : 0u};
+  const ComputePipeline& shader = pipelines_.get("softmax", 3, sizeof push);
+  list_.dispatch(shader, {step_, a.range, out.range}, push, GroupCount{1, rows(a), 1});
 }
 
 void StepRecorder::last_row(const DeviceTensor& a, const DeviceTensor& out) {

@@ -94,15 +94,24 @@ class PipelineCache {
   std::map<std::pair<std::string, std::vector<uint32_t>>, std::unique_ptr<ComputePipeline>> pipelines_;
 };
 
+// Which shader multiplies by a weight for more than 8 tokens: matmul_tiled.comp (shared
+// memory tiles, for GPUs) or matmul_rows.comp (a row per invocation and subgroup shuffles,
+// for CPU devices; it needs subgroup shuffles and the device's fixed subgroup size).
+struct PrefillMatMul {
+  bool rows = false;
+  uint32_t subgroup_size = 0;  // for rows
+};
+
 // Records ops into one CommandList. `dummy` is bound where an op has no buffer to give.
 class StepRecorder {
  public:
-  StepRecorder(PipelineCache& pipelines, CommandList& list, BufferRange step, BufferRange dummy, int max_tokens);
+  StepRecorder(PipelineCache& pipelines, CommandList& list, BufferRange step, BufferRange dummy, int max_tokens,
+               PrefillMatMul prefill = {});
 
   // out[t] = table row tokens[t].                                      shaders/get_rows.comp
   void get_rows(const DeviceWeight& table, const DeviceTensor& out);
-  // out[t] = W x[t]: matrix-vector for graphs of up to 8 tokens (matmul_vec.comp), tiled
-  // for bigger ones (matmul_tiled.comp).
+  // out[t] = W x[t]: matrix-vector for graphs of up to 8 tokens (matmul_vec.comp), else
+  // matmul_tiled.comp or matmul_rows.comp as PrefillMatMul says.
   void matmul(const DeviceWeight& w, const DeviceTensor& x, const DeviceTensor& out);
   // Per group of columns; weight: `group` floats, or none.            shaders/rms_norm.comp
   void rms_norm(const DeviceTensor& x, std::optional<BufferRange> weight, const DeviceTensor& out, int64_t group,
@@ -123,6 +132,8 @@ class StepRecorder {
   enum class Broadcast : uint32_t { None = 0, Row = 1, Scalar = 2 };
   void elementwise(Elementwise op, const DeviceTensor& a, std::optional<BufferRange> b, Broadcast broadcast,
                    float scalar, const DeviceTensor& out);
+  // out = softmax of each row of a; out may be a.                        shaders/softmax.comp
+  void softmax(const DeviceTensor& a, const DeviceTensor& out);
   // out (one row) = a's row of the step's last token.                  shaders/last_row.comp
   void last_row(const DeviceTensor& a, const DeviceTensor& out);
 
@@ -131,6 +142,7 @@ class StepRecorder {
   CommandList& list_;
   BufferRange step_, dummy_;
   int max_tokens_;
+  PrefillMatMul prefill_;
 
   uint32_t rows(const DeviceTensor& t) const { return t.per_token ? static_cast<uint32_t>(max_tokens_) : 1u; }
 };
