@@ -1,5 +1,7 @@
 #include "attention_budget_view.h"
 
+#include "chart_style.h"
+
 #include <QBarCategoryAxis>
 #include <QBarSet>
 #include <QChart>
@@ -48,51 +50,6 @@ WorkUnit work_unit(double max) {
   if (max >= 1e6) return {1e6, "millions"};
   if (max >= 1e3) return {1e3, "thousands"};
   return {1, ""};
-}
-
-void style_axis(QAbstractAxis* axis, const QString& title) {
-  axis->setTitleText(title);
-  QFont f = axis->titleFont();
-  f.setPointSizeF(9);
-  f.setBold(false);
-  axis->setTitleFont(f);
-  QFont l = axis->labelsFont();
-  l.setPointSizeF(8);
-  axis->setLabelsFont(l);
-  axis->setGridLineColor(archscope::gui::colors::grid());
-  axis->setTitleBrush(archscope::gui::colors::muted());
-}
-
-void style_chart(QChart* chart) {
-  chart->setTheme(QChart::ChartThemeLight);
-  chart->setBackgroundRoundness(0);
-  chart->setMargins(QMargins(6, 4, 6, 4));
-  QFont title = chart->titleFont();
-  title.setPointSizeF(11);
-  title.setBold(true);
-  chart->setTitleFont(title);
-  chart->legend()->setAlignment(Qt::AlignTop);
-  chart->legend()->setMarkerShape(QLegend::MarkerShapeRectangle);
-}
-
-QBarCategoryAxis* layer_axis(int n) {
-  auto* axis_x = new QBarCategoryAxis;
-  QStringList cats;
-  for (int i = 0; i < n; ++i) cats << QString::number(i);
-  axis_x->append(cats);
-  axis_x->setGridLineVisible(false);
-  style_axis(axis_x, "layer");
-  if (n > 48) {
-    QFont f = axis_x->labelsFont();
-    f.setPointSizeF(6.5);
-    axis_x->setLabelsFont(f);
-  }
-  return axis_x;
-}
-
-void clear_chart(QChart* chart) {
-  chart->removeAllSeries();
-  for (QAbstractAxis* a : chart->axes()) chart->removeAxis(a), delete a;
 }
 
 }  // namespace
@@ -230,28 +187,10 @@ void AttentionBudgetView::rebuild() {
 
   auto* axis_x = layer_axis(n);
   const QString y_title = QString("query heads × positions%1").arg(unit.name[0] ? QString(" (%1)").arg(unit.name) : QString());
-  QAbstractAxis* axis_y = nullptr;
-  if (log) {
-    auto* a = new QLogValueAxis;
-    a->setBase(10);
-    double min_work = max_value;
-    for (double w : work)
-      if (w > 0) min_work = std::min(min_work, w);
-    const double lo_exp = std::floor(std::log10(min_work / unit.divisor));
-    const double hi_exp = std::ceil(std::log10(max_value * 1.2 / unit.divisor));
-    a->setRange(std::pow(10, lo_exp), std::pow(10, std::max(hi_exp, lo_exp + 1)));
-    a->setLabelFormat("%g");
-    a->setMinorTickCount(8);
-    a->setMinorGridLineColor(QColor(0xf0, 0xf2, 0xf5));
-    axis_y = a;
-  } else {
-    auto* a = new QValueAxis;
-    a->setRange(0, max_value * 1.08 / unit.divisor);
-    a->setLabelFormat("%.3g");
-    a->applyNiceNumbers();
-    axis_y = a;
-  }
-  style_axis(axis_y, y_title + (log ? ", log scale" : ""));
+  double min_work = max_value;
+  for (double w : work)
+    if (w > 0) min_work = std::min(min_work, w);
+  QAbstractAxis* axis_y = value_axis(log, min_work, max_value, unit.divisor, 1.08, y_title);
   chart_->addSeries(series);
   chart_->addSeries(uniform_line);
   chart_->addAxis(axis_x, Qt::AlignBottom);

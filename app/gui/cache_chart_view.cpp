@@ -1,5 +1,7 @@
 #include "cache_chart_view.h"
 
+#include "chart_style.h"
+
 #include <QAreaSeries>
 #include <QBarCategoryAxis>
 #include <QBarSet>
@@ -44,32 +46,6 @@ ByteUnit unit_for(double max_bytes) {
   if (max_bytes >= 1024.0 * 1024 * 1024) return {1024.0 * 1024 * 1024, "GiB"};
   if (max_bytes >= 1024.0 * 1024) return {1024.0 * 1024, "MiB"};
   return {1024.0, "KiB"};
-}
-
-void style_chart(QChart* chart) {
-  chart->setTheme(QChart::ChartThemeLight);
-  chart->setBackgroundRoundness(0);
-  chart->setMargins(QMargins(6, 4, 6, 4));
-  QFont title = chart->titleFont();
-  title.setPointSizeF(11);
-  title.setBold(true);
-  chart->setTitleFont(title);
-  chart->legend()->setAlignment(Qt::AlignTop);
-  chart->legend()->setMarkerShape(QLegend::MarkerShapeRectangle);
-}
-
-void style_axis(QAbstractAxis* axis, const QString& title) {
-  axis->setTitleText(title);
-  QFont f = axis->titleFont();
-  f.setPointSizeF(9);
-  f.setBold(false);
-  axis->setTitleFont(f);
-  QFont l = axis->labelsFont();
-  l.setPointSizeF(8);
-  axis->setLabelsFont(l);
-  axis->setGridLineColor(archscope::gui::colors::grid());
-  axis->setLabelsColor(archscope::gui::colors::text());
-  axis->setTitleBrush(archscope::gui::colors::muted());
 }
 
 uint64_t bytes_of_kind(const ModelSpec& spec, const CachePlan& plan, AttentionKind kind) {
@@ -186,8 +162,7 @@ QString CacheChartView::summaryText() const { return summary_->text(); }
 
 void CacheChartView::rebuildContextChart() {
   QChart* chart = context_chart_;
-  chart->removeAllSeries();
-  for (QAbstractAxis* a : chart->axes()) chart->removeAxis(a), delete a;
+  clear_chart(chart);
   if (!has_model_ || sweep_.empty()) return;
   chart->setTitle(QString("KV cache against context length — %1").arg(QString::fromStdString(spec_.name)));
 
@@ -317,8 +292,7 @@ void CacheChartView::rebuildContextChart() {
 
 void CacheChartView::rebuildLayerChart() {
   QChart* chart = layer_chart_;
-  chart->removeAllSeries();
-  for (QAbstractAxis* a : chart->axes()) chart->removeAxis(a), delete a;
+  clear_chart(chart);
   if (!has_model_) return;
   chart->setTitle(QString("KV cache per layer at %1 tokens").arg(format_count(context_)));
 
@@ -373,40 +347,13 @@ void CacheChartView::rebuildLayerChart() {
     });
   }
 
-  auto* axis_x = new QBarCategoryAxis;
-  QStringList cats;
-  for (int i = 0; i < n; ++i) cats << QString::number(i);
-  axis_x->append(cats);
-  QAbstractAxis* axis_y = nullptr;
-  if (log_layers_->isChecked()) {
-    double min_bytes = max_bytes;
-    for (const LayerCache& c : plan_.layers)
-      for (uint64_t b : {c.bytes, c.owner ? 0 : c.bytes_no_sharing})
-        if (b > 0) min_bytes = std::min(min_bytes, double(b));
-    auto* a = new QLogValueAxis;
-    a->setBase(10);
-    const double lo_exp = std::floor(std::log10(min_bytes / unit.divisor));
-    const double hi_exp = std::ceil(std::log10(max_bytes * 1.2 / unit.divisor));
-    a->setRange(std::pow(10, lo_exp), std::pow(10, std::max(hi_exp, lo_exp + 1)));
-    a->setLabelFormat("%g");
-    a->setMinorTickCount(8);
-    a->setMinorGridLineColor(QColor(0xf0, 0xf2, 0xf5));
-    axis_y = a;
-  } else {
-    auto* a = new QValueAxis;
-    a->setRange(0, max_bytes * 1.05 / unit.divisor);
-    a->setLabelFormat("%.3g");
-    a->applyNiceNumbers();
-    axis_y = a;
-  }
-  style_axis(axis_x, "layer");
-  style_axis(axis_y, QString("KV cache (%1)%2").arg(unit.name, log_layers_->isChecked() ? ", log scale" : ""));
-  if (n > 48) {
-    QFont f = axis_x->labelsFont();
-    f.setPointSizeF(6.5);
-    axis_x->setLabelsFont(f);
-  }
-  axis_x->setGridLineVisible(false);
+  auto* axis_x = layer_axis(n);
+  double min_bytes = max_bytes;
+  for (const LayerCache& c : plan_.layers)
+    for (uint64_t b : {c.bytes, c.owner ? 0 : c.bytes_no_sharing})
+      if (b > 0) min_bytes = std::min(min_bytes, double(b));
+  QAbstractAxis* axis_y = value_axis(log_layers_->isChecked(), min_bytes, max_bytes, unit.divisor, 1.05,
+                                     QString("KV cache (%1)").arg(unit.name));
   chart->addSeries(series);
   chart->addAxis(axis_x, Qt::AlignBottom);
   chart->addAxis(axis_y, Qt::AlignLeft);
