@@ -13,7 +13,10 @@
 // decode token still fills the GPU).
 // A cache bigger than one binding is bound in parts of whole slots, one dispatch each;
 // each part is cut into its own splits (first_split numbers them across parts).
-// Grid: x = splits of this part, y = query heads / HEADS, z = tokens.
+// Prefill takes TOKENS consecutive query tokens per work group as well, so each key and
+// value read serves TOKENS x HEADS queries (each with its own masks and online softmax);
+// queries and weights sit in shared memory as vec4s, so one load brings four of them.
+// Grid: x = splits of this part, y = query heads / HEADS, z = tokens / TOKENS.
 #version 450
 #extension GL_GOOGLE_include_directive : require
 
@@ -21,7 +24,10 @@ layout(local_size_x = 64) in;
 layout(constant_id = 0) const uint QUANT_TYPE = 1;  // the cache type: f32, f16, bf16 or q8_0
 layout(constant_id = 1) const uint DIMS = 16;       // output dims per invocation: head_dim_v / 64, rounded up
 layout(constant_id = 2) const uint HEADS = 1;       // query heads per work group (dividing q_heads / kv_heads)
-layout(constant_id = 3) const uint Q_SIZE = 1024;   // HEADS x head_dim_k
+layout(constant_id = 3) const uint Q_SIZE = 1024;   // TOKENS x HEADS x head_dim_k rounded up to 4
+layout(constant_id = 4) const uint TOKENS = 1;      // query tokens per work group
+const uint QUERIES = TOKENS * HEADS;    // query (token, head) pairs per work group
+const uint Q4 = (QUERIES + 3u) / 4u;    // vec4s holding one value per query
 const float MASKED = -3.0e38;           // score of an invisible key (finite: no inf arithmetic)
 
 #include "step.glsl"
@@ -63,116 +69,166 @@ float value_at(uint row, uint d) {
   return QUANT_TYPE == TYPE_F16 ? unpackHalf2x16(h).x : uintBitsToFloat(h << 16);
 }
 
-shared float q_shared[Q_SIZE];           // the HEADS query vectors
-shared float weight_shared[HEADS * 64u];  // per head: exp(score - m) of the tile's slots, 0 when masked
+shared vec4 q_shared[Q_SIZE / 4u];         // per query: head_dim_k rounded up to 4, zero padded
+shared vec4 weight_shared[64u * Q4];       // per slot of the tile: exp(score - m) per query, 0 when masked
+shared vec4 max_partials[64u * Q4];        // per subgroup: the tile maxima per query
+
+// Maxima over the work group of each query's score (one pair of barriers for all).
+void tile_maxima(float score[QUERIES], out float result[QUERIES]) {
+  barrier();  // the previous tile may still be reading max_partials
+  for (uint c = 0u; c < Q4; ++c) {
+    vec4 v = vec4(MASKED);
+    for (uint k = 0u; k < 4u; ++k) {
+      if (4u * c + k < QUERIES) v[k] = subgroupMax(score[4u * c + k]);
+    }
+    if (subgroupElect()) max_partials[gl_SubgroupID * Q4 + c] = v;
+  }
+  barrier();
+  for (uint c = 0u; c < Q4; ++c) {
+    vec4 v = max_partials[c];
+    for (uint s = 1u; s < gl_NumSubgroups; ++s) v = max(v, max_partials[s * Q4 + c]);
+    for (uint k = 0u; k < 4u; ++k) {
+      if (4u * c + k < QUERIES) result[4u * c + k] = v[k];
+    }
+  }
+}
 
 void main() {
-  const uint t = gl_WorkGroupID.z, first_head = gl_WorkGroupID.y * HEADS;
+  const uint t0 = gl_WorkGroupID.z * TOKENS, first_head = gl_WorkGroupID.y * HEADS;
   const uint split = p.first_split + gl_WorkGroupID.x;
-  if (t >= uint(step.n_tokens)) return;
+  if (t0 >= uint(step.n_tokens)) return;
   const uint lid = gl_LocalInvocationID.x;
   const uint kv_head = first_head / (p.q_heads / p.kv_heads);
-  const int query_pos = step.first_position + int(t);
   const uint filled = uint(min(step.first_position + step.n_tokens, int(p.capacity)));
   const uint begin = p.first_slot + gl_WorkGroupID.x * p.chunk;
   const uint end = min(min(begin + p.chunk, p.first_slot + p.part_slots), filled);
+  const uint q_stride = (p.head_dim_k + 3u) / 4u;  // vec4s per query in q_shared
+  // Tokens of the tile past the step's last are never visible, nor written.
+  const uint tokens = min(TOKENS, uint(step.n_tokens) - t0);
 
-  const uint q_base = (t * p.q_heads + first_head) * p.head_dim_k;  // the HEADS heads are adjacent
-  for (uint i = lid; i < HEADS * p.head_dim_k; i += 64u) q_shared[i] = q[q_base + i];
+  // Query i = tt x HEADS + h is token t0 + tt, head first_head + h.
+  for (uint i = lid; i < QUERIES * q_stride * 4u; i += 64u) {
+    const uint query = i / (q_stride * 4u), e = i % (q_stride * 4u), tt = query / HEADS;
+    const uint source = ((t0 + tt) * p.q_heads + first_head + query % HEADS) * p.head_dim_k + e;
+    q_shared[i >> 2][i & 3u] = tt < tokens && e < p.head_dim_k ? q[source] : 0.0;
+  }
   barrier();
 
-  float m[HEADS], l[HEADS], acc[HEADS * DIMS];
-  for (uint h = 0u; h < HEADS; ++h) {
-    m[h] = MASKED;
-    l[h] = 0.0;
+  float m[QUERIES], l[QUERIES], acc[QUERIES * DIMS];
+  for (uint i = 0u; i < QUERIES; ++i) {
+    m[i] = MASKED;
+    l[i] = 0.0;
   }
-  for (uint j = 0u; j < HEADS * DIMS; ++j) acc[j] = 0.0;
+  for (uint j = 0u; j < QUERIES * DIMS; ++j) acc[j] = 0.0;
 
   for (uint base = begin; base < end; base += 64u) {
-    // Invocation lid scores slot base + lid for each head; a slot is visible to all of
-    // them or to none (they share the query position).
+    // Invocation lid scores slot base + lid for each query; a slot is visible to all heads
+    // of a token or to none (they share the query position).
     const uint slot = base + lid;
-    float score[HEADS];
-    for (uint h = 0u; h < HEADS; ++h) score[h] = MASKED;
+    float score[QUERIES];
+    for (uint i = 0u; i < QUERIES; ++i) score[i] = MASKED;
     if (slot < end) {
       const int key_pos = positions[slot];
-      if (key_pos >= 0 && key_pos <= query_pos && (p.window == 0u || uint(query_pos - key_pos) < p.window)) {
+      bool visible[TOKENS], seen = false;
+      for (uint tt = 0u; tt < TOKENS; ++tt) {
+        const int query_pos = step.first_position + int(t0 + tt);
+        visible[tt] = tt < tokens && key_pos >= 0 && key_pos <= query_pos &&
+                      (p.window == 0u || uint(query_pos - key_pos) < p.window);
+        seen = seen || visible[tt];
+      }
+      if (seen) {
         const uint row = (slot - p.first_slot) * p.key_stride;
-        float dot[HEADS];
-        for (uint h = 0u; h < HEADS; ++h) dot[h] = 0.0;
+        float dot[QUERIES];
+        for (uint i = 0u; i < QUERIES; ++i) dot[i] = 0.0;
         for (uint e = 0u; e < p.head_dim_k; e += 32u) {
           const uint n = min(32u, p.head_dim_k - e);
           float k[32];
           load32(row, kv_head * p.head_dim_k + e, n, k);
-          for (uint h = 0u; h < HEADS; ++h) {
-            for (uint i = 0u; i < n; ++i) dot[h] += q_shared[h * p.head_dim_k + e + i] * k[i];
+          for (uint i = 0u; i < QUERIES; ++i) {
+            for (uint c = 0u; 4u * c < n; ++c) {
+              const vec4 qv = q_shared[i * q_stride + e / 4u + c];  // zero past head_dim_k, as k
+              dot[i] += qv.x * k[4u * c];
+              dot[i] += qv.y * k[4u * c + 1u];
+              dot[i] += qv.z * k[4u * c + 2u];
+              dot[i] += qv.w * k[4u * c + 3u];
+            }
           }
         }
-        for (uint h = 0u; h < HEADS; ++h) {
-          score[h] = dot[h] * p.scale;
-          if (p.softcap != 0.0) score[h] = p.softcap * tanh(clamp(score[h] / p.softcap, -15.0, 15.0));  // (tanh overflow)
+        for (uint i = 0u; i < QUERIES; ++i) {
+          if (!visible[i / HEADS]) continue;
+          score[i] = dot[i] * p.scale;
+          if (p.softcap != 0.0) score[i] = p.softcap * tanh(clamp(score[i] / p.softcap, -15.0, 15.0));  // (tanh overflow)
         }
       }
     }
-    float tile_max[HEADS];
-    for (uint h = 0u; h < HEADS; ++h) tile_max[h] = workgroup_max(score[h]);
-    if (tile_max[0] == MASKED) continue;  // nothing visible in this tile
+    float tile_max[QUERIES];
+    tile_maxima(score, tile_max);
+    bool any_visible = false;
+    for (uint i = 0u; i < QUERIES; ++i) any_visible = any_visible || tile_max[i] != MASKED;
+    if (!any_visible) continue;  // nothing visible in this tile
 
-    for (uint h = 0u; h < HEADS; ++h) {
-      const float m_new = max(m[h], tile_max[h]);
-      const float alpha = exp(m[h] - m_new);  // rescales what was summed under the old maximum
-      const float w = score[h] == MASKED ? 0.0 : exp(score[h] - m_new);
-      weight_shared[h * 64u + lid] = w;
-      l[h] = l[h] * alpha + w;
-      for (uint j = 0u; j < DIMS; ++j) acc[h * DIMS + j] *= alpha;
-      m[h] = m_new;
+    for (uint c = 0u; c < Q4; ++c) {
+      vec4 w4 = vec4(0.0);
+      for (uint k = 0u; k < 4u; ++k) {
+        const uint i = 4u * c + k;
+        if (i >= QUERIES) break;
+        const float m_new = max(m[i], tile_max[i]);
+        const float alpha = exp(m[i] - m_new);  // rescales what was summed under the old maximum
+        const float w = score[i] == MASKED ? 0.0 : exp(score[i] - m_new);
+        w4[k] = w;
+        l[i] = l[i] * alpha + w;
+        for (uint j = 0u; j < DIMS; ++j) acc[i * DIMS + j] *= alpha;
+        m[i] = m_new;
+      }
+      weight_shared[lid * Q4 + c] = w4;
     }
     barrier();
-    for (uint i = 0u; i < 64u; ++i) {
-      float w[HEADS];
-      bool any = false;
-      for (uint h = 0u; h < HEADS; ++h) {
-        w[h] = weight_shared[h * 64u + i];
-        any = any || w[h] != 0.0;
+    for (uint s = 0u; s < 64u; ++s) {
+      vec4 w4[Q4];
+      bool used = false;
+      for (uint c = 0u; c < Q4; ++c) {
+        w4[c] = weight_shared[s * Q4 + c];
+        used = used || any(notEqual(w4[c], vec4(0.0)));
       }
-      if (!any) continue;
-      const uint row = (base + i - p.first_slot) * p.value_stride;
+      if (!used) continue;
+      const uint row = (base + s - p.first_slot) * p.value_stride;
       for (uint j = 0u; j < DIMS; ++j) {
         const uint d = lid + 64u * j;
         if (d >= p.head_dim_v) break;
         const float v = value_at(row, kv_head * p.value_head + d);
-        for (uint h = 0u; h < HEADS; ++h) acc[h * DIMS + j] += w[h] * v;
+        for (uint i = 0u; i < QUERIES; ++i) acc[i * DIMS + j] += w4[i / 4u][i % 4u] * v;
       }
     }
     barrier();  // weight_shared is rewritten next tile
   }
 
-  for (uint h = 0u; h < HEADS; ++h) {
-    const uint head = first_head + h;
-    const float total = workgroup_sum(l[h]);
+  for (uint i = 0u; i < QUERIES; ++i) {
+    const uint t = t0 + i / HEADS, head = first_head + i % HEADS;
+    const float total = workgroup_sum(l[i]);
+    if (t >= t0 + tokens) continue;
     if (p.splits == 1u) {
       // Final softmax: the sink logit joins the maximum and the denominator; nothing
       // visible gives zeros (a sink alone carries no value).
       float factor = 0.0;
-      if (m[h] != MASKED) {
-        const float top = p.has_sinks != 0u ? max(m[h], sinks[head]) : m[h];
-        const float denominator = total * exp(m[h] - top) + (p.has_sinks != 0u ? exp(sinks[head] - top) : 0.0);
-        factor = exp(m[h] - top) / denominator;
+      if (m[i] != MASKED) {
+        const float top = p.has_sinks != 0u ? max(m[i], sinks[head]) : m[i];
+        const float denominator = total * exp(m[i] - top) + (p.has_sinks != 0u ? exp(sinks[head] - top) : 0.0);
+        factor = exp(m[i] - top) / denominator;
       }
       const uint out_base = (t * p.q_heads + head) * p.head_dim_v;
       for (uint j = 0u; j < DIMS; ++j) {
         const uint d = lid + 64u * j;
-        if (d < p.head_dim_v) result[out_base + d] = acc[h * DIMS + j] * factor;
+        if (d < p.head_dim_v) result[out_base + d] = acc[i * DIMS + j] * factor;
       }
     } else {
       const uint record = ((t * p.q_heads + head) * p.splits + split) * (p.head_dim_v + 2u);
       if (lid == 0u) {
-        partials[record] = m[h];
+        partials[record] = m[i];
         partials[record + 1u] = total;
       }
       for (uint j = 0u; j < DIMS; ++j) {
         const uint d = lid + 64u * j;
-        if (d < p.head_dim_v) partials[record + 2u + d] = acc[h * DIMS + j];
+        if (d < p.head_dim_v) partials[record + 2u + d] = acc[i * DIMS + j];
       }
     }
   }

@@ -193,8 +193,15 @@ void StepRecorder::attention(const DeviceCache& cache, const DeviceTensor& q, st
       break;
     }
   }
-  const ComputePipeline& shader =
-      pipelines_.get("attention", 8, sizeof push, {type_id(cache.type), dims, heads, heads * u32(a.head_dim_k)});
+  // Prefill: query tokens per work group as well, up to 8 within the same bounds (a decode
+  // step has one token and keeps one).
+  uint32_t tokens = 1;
+  const uint32_t q_floats = heads * ceil_div(a.head_dim_k, 4) * 4;
+  while (tokens < 8 && tokens < uint32_t(rows(q)) && 2 * tokens * heads * dims <= 16 &&
+         2 * tokens * q_floats <= 2048)
+    tokens *= 2;
+  const ComputePipeline& shader = pipelines_.get("attention", 8, sizeof push,
+                                                 {type_id(cache.type), dims, heads, tokens * q_floats, tokens});
   uint32_t first_split = 0;
   for (const DeviceCache::Part& part : cache.parts) {
     const uint32_t splits = ceil_div(part.slots, plan.chunk);
@@ -218,7 +225,7 @@ void StepRecorder::attention(const DeviceCache& cache, const DeviceTensor& q, st
     list_.dispatch(shader,
                    {step_, q.range, part.keys, part.values, *cache.positions, sinks.value_or(dummy_),
                     partials.value_or(dummy_), out.range},
-                   push, GroupCount{splits, u32(a.q_heads) / heads, rows(q)});
+                   push, GroupCount{splits, u32(a.q_heads) / heads, ceil_div(rows(q), tokens)});
     first_split += splits;
   }
   if (plan.splits == 1) return;
