@@ -447,9 +447,10 @@ void MainWindow::onLoaded(int, std::shared_ptr<LoadedModel> model) {
   budget_->setModel(model_->spec);
   cache_->setModel(model_->spec);
   pages_->setCurrentIndex(1);
-  // The diagram gets the width its columns need (at most three quarters), details the rest.
+  // The diagram gets the width its columns need (at most 60%: its head-budget bars shrink),
+  // details the rest, enough for the tensor table's columns.
   const int total = std::max(layers_split_->width(), width());
-  const int diagram_width = std::min(diagram_->sizeHint().width(), total * 3 / 4);
+  const int diagram_width = std::min(diagram_->sizeHint().width(), total * 3 / 5);
   layers_split_->setSizes({diagram_width, std::max(200, total - diagram_width)});
   recompute();
   selectLayer(0);
