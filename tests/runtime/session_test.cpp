@@ -202,3 +202,45 @@ TEST(Session, MissingTensorIsNamed) {
 
 }  // namespace
 }  // namespace archscope
+
+namespace archscope {
+namespace {
+
+// Each feed leaves a report: cache bytes filled per layer (position x slot bytes until
+// the cache is full), the positions attended, the query heads, and the step's time.
+TEST(Session, StepReportFollowsTheCache) {
+  testing::TempDir dir;
+  std::unique_ptr<Session> session = open(tiny_model(dir, "qwen3", GgmlType::F16), "cpu", GgmlType::F16);
+  ASSERT_TRUE(session);
+  ASSERT_TRUE(session->feed(std::span(kPrompt).subspan(0, 5)));
+  const StepReport& r = session->last_report();
+  EXPECT_EQ(r.position, 5);
+  EXPECT_EQ(r.tokens, 5);
+  EXPECT_GT(r.milliseconds, 0.0);
+  ASSERT_EQ(r.layers.size(), session->spec().layers.size());
+  const CachePlan five = plan_cache(session->spec(), 5, GgmlType::F16);
+  EXPECT_EQ(r.cache_bytes, five.bytes);
+  for (const LayerStep& l : r.layers) {
+    EXPECT_EQ(l.cache_bytes, five.layers[l.layer].bytes) << "layer " << l.layer;
+    EXPECT_EQ(l.attended, 5u);
+    EXPECT_EQ(l.query_heads, session->spec().layers[l.layer].q_heads);
+  }
+  ASSERT_TRUE(session->feed(std::span(kPrompt).subspan(5, 1)));
+  EXPECT_EQ(session->last_report().position, 6);
+  EXPECT_EQ(session->last_report().tokens, 1);
+  EXPECT_EQ(session->last_report().cache_bytes, plan_cache(session->spec(), 6, GgmlType::F16).bytes);
+}
+
+TEST(Session, TogglesThatDoNotApplyAreRefused) {
+  testing::TempDir dir;
+  SessionOptions options;
+  options.device = "cpu";
+  options.toggles = {{"window", "4"}};  // tiny llama has no sliding layers
+  Result<std::unique_ptr<Session>> session = Session::open(tiny_model(dir, "llama", GgmlType::F16), options);
+  ASSERT_FALSE(session);
+  EXPECT_NE(std::string(session.error().what()).find("toggle window does not apply"), std::string::npos)
+      << session.error().what();
+}
+
+}  // namespace
+}  // namespace archscope

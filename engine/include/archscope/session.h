@@ -14,6 +14,7 @@
 #include "archscope/error.h"
 #include "archscope/model_spec.h"
 #include "archscope/tokenizer.h"
+#include "archscope/toggles.h"
 
 namespace archscope {
 
@@ -24,11 +25,33 @@ struct SessionOptions {
   GgmlType cache_type = GgmlType::F16;
   int context = 0;   // tokens; 0: the model's trained context, at most 4096
   int batch = 256;   // prefill tokens per step
+  std::vector<Toggle> toggles;  // what-if changes to the model (archscope/toggles.h)
 };
 
 struct LayerTime {
   int layer = -1;    // -1: embedding and output head
   double milliseconds = 0.0;
+};
+
+// What one layer did in the last step, for the live views.
+struct LayerStep {
+  int layer = 0;
+  uint64_t cache_bytes = 0;    // bytes of its own cache filled so far (0 when it reads another's)
+  uint64_t attended = 0;       // key positions (raw and compressed) the newest token attended
+  int query_heads = 0;         // query heads that attended: the layer's attention budget
+  double milliseconds = 0.0;   // time of its ops in the step (0 when the backend does not measure)
+  std::vector<int> experts;    // experts routed for the newest token (MoE layers), best first
+  std::vector<float> expert_weights;
+};
+
+// What the last feed did: one per decoded token (or prefill call).
+struct StepReport {
+  int position = 0;            // tokens in the cache after the step
+  int tokens = 0;              // tokens fed
+  double milliseconds = 0.0;   // wall time of the feed
+  uint64_t cache_bytes = 0;    // all layers' filled cache bytes
+  double head_milliseconds = 0.0;  // embedding and output head
+  std::vector<LayerStep> layers;
 };
 
 struct MemoryUse {
@@ -37,7 +60,7 @@ struct MemoryUse {
 
 class Session {
  public:
-  // Loads the model at `path` (a GGUF file). progress(done, total) may return false to cancel.
+  // Loads the model at `path` (a GGUF file) with options.toggles applied to its spec.
   static Result<std::unique_ptr<Session>> open(const std::string& path, const SessionOptions& options = {});
   ~Session();
 
@@ -60,6 +83,7 @@ class Session {
   void rewind(int position);
 
   std::vector<LayerTime> layer_times() const;  // of the last step
+  const StepReport& last_report() const;
   MemoryUse memory() const;
 
  private:

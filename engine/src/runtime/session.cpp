@@ -1,9 +1,11 @@
 #include "archscope/session.h"
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <optional>
 
+#include "archscope/cost_model.h"
 #include "archscope/gguf.h"
 #include "archscope/model_loader.h"
 #include "runtime/backend.h"
@@ -25,6 +27,7 @@ struct Session::State {
   int context = 0;
   int position = 0;
   std::vector<int32_t> history;  // every token in the cache, to rebuild ring caches on rewind
+  StepReport report;
 };
 
 namespace {
@@ -38,6 +41,34 @@ std::unique_ptr<Backend> choose_backend(const std::string& device, std::string& 
   return make_cpu_backend();
 }
 
+// Cache fill follows the allocation (slot p % capacity holds position p); reach and
+// budget follow the cost model at the new position; times come from the backend.
+StepReport make_report(const ModelSpec& spec, const ModelResources& resources, const Backend& backend,
+                       GgmlType cache_type, int position) {
+  StepReport r;
+  r.position = position;
+  const DecodeCost cost = estimate_decode(spec, plan_cache(spec, position, cache_type));
+  for (const LayerSpec& l : spec.layers) {
+    LayerStep step;
+    step.layer = l.index;
+    step.attended = cost.layers[l.index].attended_positions;
+    step.query_heads = l.q_heads;
+    r.layers.push_back(step);
+  }
+  for (const CacheDesc& c : resources.caches) {
+    const uint64_t filled = static_cast<uint64_t>(std::min<int64_t>(position, c.capacity));
+    const uint64_t slot = cache_row_bytes(c.type, uint64_t(c.kv_heads) * c.head_dim_k) +
+                          (c.k_equals_v ? 0 : cache_row_bytes(c.type, uint64_t(c.kv_heads) * c.head_dim_v));
+    r.layers[c.layer].cache_bytes = filled * slot;
+    r.cache_bytes += filled * slot;
+  }
+  for (const LayerTiming& t : backend.timings()) {
+    if (t.layer < 0) r.head_milliseconds += t.milliseconds;
+    else if (t.layer < static_cast<int>(r.layers.size())) r.layers[t.layer].milliseconds += t.milliseconds;
+  }
+  return r;
+}
+
 }  // namespace
 
 Session::Session(std::unique_ptr<State> state) : state_(std::move(state)) {}
@@ -49,6 +80,7 @@ Result<std::unique_ptr<Session>> Session::open(const std::string& path, const Se
     Result<ModelSpec> spec = load_model_spec(path);
     if (!spec) throw spec.error();
     s->spec = std::move(spec.value());
+    apply_toggles(s->spec, options.toggles);
     if (s->spec.source != SourceKind::Gguf) {
       throw Error(std::filesystem::path(path).filename().string() + ": only GGUF files can be run (this is a " +
                   (s->spec.source == SourceKind::Card ? "model card" : "Hugging Face folder") + "; inspect works)");
@@ -117,6 +149,7 @@ Result<std::vector<float>> Session::feed(std::span<const int32_t> tokens, const 
     for (int32_t id : tokens) {
       if (id < 0 || id >= s.spec.vocab) throw Error("token id " + std::to_string(id) + " is outside the vocabulary of " + std::to_string(s.spec.vocab));
     }
+    const auto started = std::chrono::steady_clock::now();
     const Graph* last = nullptr;
     size_t done = 0;
     while (done < tokens.size()) {
@@ -130,7 +163,11 @@ Result<std::vector<float>> Session::feed(std::span<const int32_t> tokens, const 
         throw Error("cancelled after " + std::to_string(done) + " of " + std::to_string(tokens.size()) + " tokens");
       }
     }
-    return s.backend->read(*last, last->logits);
+    std::vector<float> logits = s.backend->read(*last, last->logits);
+    s.report = make_report(s.spec, s.resources, *s.backend, s.plan.type, s.position);
+    s.report.tokens = static_cast<int>(tokens.size());
+    s.report.milliseconds = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+    return logits;
   });
 }
 
@@ -161,6 +198,8 @@ void Session::rewind(int position) {
     s.position = position;
   }
 }
+
+const StepReport& Session::last_report() const { return state_->report; }
 
 std::vector<LayerTime> Session::layer_times() const {
   std::vector<LayerTime> out;

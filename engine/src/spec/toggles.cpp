@@ -1,0 +1,103 @@
+#include "archscope/toggles.h"
+
+#include <algorithm>
+#include <charconv>
+#include <functional>
+
+namespace archscope {
+namespace {
+
+struct ToggleDef {
+  const char* name;
+  const char* description;
+  std::function<bool(const ModelSpec&)> applies;
+  std::function<std::string(const ModelSpec&)> current;
+  std::vector<std::string> choices;  // empty: a positive integer
+  std::function<void(ModelSpec&, const std::string&)> apply;
+};
+
+bool has_sliding(const ModelSpec& spec) {
+  return std::any_of(spec.layers.begin(), spec.layers.end(),
+                     [](const LayerSpec& l) { return l.attention == AttentionKind::Sliding; });
+}
+
+int positive_int(const std::string& name, const std::string& value) {
+  int n = 0;
+  const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+  if (ec != std::errc() || end != value.data() + value.size() || n <= 0) {
+    throw Error("toggle " + name + ": \"" + value + "\" is not a positive whole number");
+  }
+  return n;
+}
+
+const std::vector<ToggleDef>& toggle_defs() {
+  static const std::vector<ToggleDef> defs = {
+      {"window", "sliding-window size of every sliding layer, in tokens", has_sliding,
+       [](const ModelSpec& spec) {
+         for (const LayerSpec& l : spec.layers)
+           if (l.attention == AttentionKind::Sliding) return std::to_string(l.window);
+         return std::string();
+       },
+       {},
+       [](ModelSpec& spec, const std::string& value) {
+         const int window = positive_int("window", value);
+         for (LayerSpec& l : spec.layers)
+           if (l.attention == AttentionKind::Sliding) l.window = window;
+       }},
+      {"all_global", "sliding layers attend to the whole context (their RoPE stays)", has_sliding,
+       [](const ModelSpec&) { return std::string("off"); },
+       {"on", "off"},
+       [](ModelSpec& spec, const std::string& value) {
+         if (value != "on") return;
+         for (LayerSpec& l : spec.layers) {
+           if (l.attention != AttentionKind::Sliding) continue;
+           l.attention = AttentionKind::Global;
+           l.window = 0;
+         }
+       }},
+  };
+  return defs;
+}
+
+}  // namespace
+
+std::vector<ToggleInfo> available_toggles(const ModelSpec& spec) {
+  std::vector<ToggleInfo> out;
+  for (const ToggleDef& d : toggle_defs()) {
+    if (d.applies(spec)) out.push_back({d.name, d.description, d.current(spec), d.choices});
+  }
+  return out;
+}
+
+Result<Toggle> parse_toggle(const std::string& text) {
+  return capture([&] {
+    const size_t eq = text.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == text.size()) {
+      throw Error("a toggle is NAME=VALUE (e.g. window=8), not \"" + text + "\"");
+    }
+    return Toggle{text.substr(0, eq), text.substr(eq + 1)};
+  });
+}
+
+void apply_toggles(ModelSpec& spec, const std::vector<Toggle>& toggles) {
+  for (const Toggle& t : toggles) {
+    const auto& defs = toggle_defs();
+    const auto def = std::find_if(defs.begin(), defs.end(), [&](const ToggleDef& d) { return t.name == d.name; });
+    if (def == defs.end()) throw Error("unknown toggle \"" + t.name + "\"");
+    if (!def->applies(spec)) throw Error("toggle " + t.name + " does not apply to " + spec.name);
+    if (!def->choices.empty() && std::find(def->choices.begin(), def->choices.end(), t.value) == def->choices.end()) {
+      std::string allowed;
+      for (const std::string& c : def->choices) allowed += (allowed.empty() ? "" : ", ") + c;
+      throw Error("toggle " + t.name + " takes " + allowed + ", not \"" + t.value + "\"");
+    }
+    def->apply(spec, t.value);
+  }
+}
+
+std::string describe_toggles(const std::vector<Toggle>& toggles) {
+  std::string out;
+  for (const Toggle& t : toggles) out += (out.empty() ? "" : ", ") + t.name + "=" + t.value;
+  return out;
+}
+
+}  // namespace archscope
