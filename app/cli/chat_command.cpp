@@ -19,17 +19,6 @@ struct ChatOptions {
   std::string system;
 };
 
-// Feeds only what differs from the tokens already in the cache (the conversation so far
-// is a prefix of the new prompt), so each turn costs only its new tokens.
-Result<std::vector<float>> feed_prompt(Session& session, std::vector<int32_t>& in_cache, const std::vector<int32_t>& prompt) {
-  size_t common = 0;
-  while (common < in_cache.size() && common < prompt.size() && in_cache[common] == prompt[common]) ++common;
-  if (common == prompt.size()) --common;  // feed at least one token to get logits
-  session.rewind(static_cast<int>(common));
-  in_cache.assign(prompt.begin(), prompt.end());
-  return session.feed(std::span(prompt).subspan(common));
-}
-
 int run_chat(const ChatOptions& opt) {
   std::unique_ptr<Session> session = opt.run.open();
   if (!session) return kExitBadInput;
@@ -42,7 +31,6 @@ int run_chat(const ChatOptions& opt) {
   install_interrupt_handler();
   std::vector<ChatMessage> messages;
   if (!opt.system.empty()) messages.push_back({"system", opt.system});
-  std::vector<int32_t> in_cache;
   Sampler sampler(opt.sampling.settings);
   std::string line;
   while (true) {
@@ -61,15 +49,14 @@ int run_chat(const ChatOptions& opt) {
       messages.pop_back();
       continue;
     }
-    Result<std::vector<float>> logits = feed_prompt(*session, in_cache, prompt);
+    Result<std::vector<float>> logits = feed_prompt(*session, prompt);
     if (!logits) {
       std::cerr << "archscope-cli: " << logits.error().what() << "\n";
       return 1;
     }
     std::vector<int32_t> history = prompt;
-    const Generation g = generate(*session, std::move(logits.value()), sampler, history, opt.sampling.max_tokens);
+    const Generation g = generate_to_stdout(*session, std::move(logits.value()), sampler, history, opt.sampling.max_tokens);
     std::cout << "\n" << std::flush;
-    in_cache.insert(in_cache.end(), history.begin() + prompt.size(), history.end());
     if (!g.error.empty()) std::cerr << "archscope-cli: " << g.error << "\n";
     messages.push_back({"assistant", g.text});
   }

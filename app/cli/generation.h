@@ -1,5 +1,5 @@
-// Streaming generation shared by `run` and `chat`: sample, print complete UTF-8 text as it
-// arrives, stop at end-of-generation tokens, the token limit or Ctrl-C.
+// Streaming generation shared by `run` and `chat`: archscope::generate printing complete
+// UTF-8 text as it arrives, stopped by Ctrl-C after the current token.
 #pragma once
 
 #include <atomic>
@@ -10,8 +10,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include "archscope/sampler.h"
-#include "archscope/session.h"
+#include "archscope/generation.h"
 
 namespace archscope::cli {
 
@@ -40,47 +39,16 @@ inline void install_interrupt_handler() {
   std::signal(SIGINT, [](int) { interrupted() = true; });
 }
 
-struct Generation {
-  std::string text;
-  int tokens = 0;
-  bool stopped_by_user = false;
-  std::string error;
-};
-
 // Continues from `logits` (the logits after the prompt), printing text as it streams.
-inline Generation generate(Session& session, std::vector<float> logits, Sampler& sampler,
-                           std::vector<int32_t>& history, int max_tokens) {
-  Generation g;
-  StreamDecoder decoder(session.tokenizer());
-  while (g.tokens < max_tokens) {
-    if (interrupted().exchange(false)) {
-      g.stopped_by_user = true;
-      break;
-    }
-    const int32_t next = sampler.sample(logits, history);
-    if (session.tokenizer().is_end_of_generation(next)) break;
-    history.push_back(next);
-    ++g.tokens;
-    const std::string piece = decoder.push(next);
-    g.text += piece;
-    std::fputs(piece.c_str(), stdout);
-    std::fflush(stdout);
-    if (session.position() >= session.context()) {
-      g.error = "the context of " + std::to_string(session.context()) + " tokens is full";
-      break;
-    }
-    Result<std::vector<float>> fed = session.feed(std::span(&next, 1));
-    if (!fed) {
-      g.error = fed.error().what();
-      break;
-    }
-    logits = std::move(fed.value());
-  }
-  const std::string tail = decoder.flush();
-  g.text += tail;
-  std::fputs(tail.c_str(), stdout);
-  std::fflush(stdout);
-  return g;
+inline Generation generate_to_stdout(Session& session, std::vector<float> logits, Sampler& sampler,
+                                     std::vector<int32_t>& history, int max_tokens) {
+  interrupted() = false;
+  return generate(session, std::move(logits), sampler, history, max_tokens,
+                  [](int32_t, const std::string& piece, const std::vector<float>&) {
+                    std::fputs(piece.c_str(), stdout);
+                    std::fflush(stdout);
+                    return !interrupted().exchange(false);
+                  });
 }
 
 }  // namespace archscope::cli

@@ -35,13 +35,13 @@ int run_run(const RunOptions& opt) {
   }
   std::cout << opt.prompt << std::flush;
   Sampler sampler(opt.sampling.settings);
-  const Generation g = generate(*session, std::move(logits.value()), sampler, history, opt.sampling.max_tokens);
+  const Generation g = generate_to_stdout(*session, std::move(logits.value()), sampler, history, opt.sampling.max_tokens);
   std::cout << "\n";
   if (!g.error.empty()) {
     std::cerr << "archscope-cli: " << g.error << "\n";
     return 1;
   }
-  if (g.stopped_by_user) {
+  if (g.stopped) {
     std::cerr << "archscope-cli: stopped\n";
     return 130;
   }

@@ -29,6 +29,7 @@
 #include <QStatusBar>
 #include <QTabWidget>
 #include <QTextDocument>
+#include <QTimer>
 #include <QToolButton>
 #include <QUrl>
 #include <QVBoxLayout>
@@ -39,9 +40,12 @@
 #include "archscope/cost_model.h"
 #include "attention_budget_view.h"
 #include "cache_chart_view.h"
+#include "chat_panel.h"
+#include "compare_view.h"
 #include "layer_details.h"
 #include "layer_diagram_view.h"
 #include "palette.h"
+#include "performance_view.h"
 #include "sharing_map_view.h"
 
 namespace archscope::gui {
@@ -107,6 +111,14 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   connect(loader_, &ModelLoader::failed, this, &MainWindow::onFailed);
   connect(loader_, &ModelLoader::progress, this, &MainWindow::onProgress);
   connect(loader_, &ModelLoader::cancelled, this, &MainWindow::onCancelled);
+  engine_ = new ChatEngine(this);
+  connect(engine_, &ChatEngine::opened, this, &MainWindow::onSessionOpened);
+  connect(engine_, &ChatEngine::openFailed, this, &MainWindow::onSessionFailed);
+  connect(engine_, &ChatEngine::step, this, &MainWindow::onStep);
+  live_timer_ = new QTimer(this);
+  live_timer_->setSingleShot(true);
+  live_timer_->setInterval(100);
+  connect(live_timer_, &QTimer::timeout, this, &MainWindow::applyLiveStep);
 
   buildMenus();
   auto* central = new QWidget(this);
@@ -342,10 +354,25 @@ QWidget* MainWindow::buildTabs() {
   tabs_->addTab(budget_, "Attention budget");
   cache_ = new CacheChartView(tabs_);
   tabs_->addTab(cache_, "Cache");
+  performance_ = new PerformanceView(tabs_);
+  tabs_->addTab(performance_, "Performance");
+  compare_ = new CompareView(engine_, tabs_);
+  tabs_->addTab(compare_, "Compare");
 
   connect(diagram_, &LayerDiagramView::layerClicked, this, &MainWindow::selectLayer);
   connect(sharing_, &SharingMapView::layerClicked, this, &MainWindow::selectLayer);
-  return tabs_;
+
+  // The chat beside the views, so the diagram and charts move while the model replies.
+  auto* page = new QSplitter(Qt::Horizontal, this);
+  page->addWidget(tabs_);
+  chat_ = new ChatPanel(engine_, page);
+  page->addWidget(chat_);
+  page->setStretchFactor(0, 3);
+  page->setStretchFactor(1, 1);
+  page->setSizes({1000, 400});
+  connect(chat_, &ChatPanel::replyFinished, performance_, &PerformanceView::setReply);
+  connect(chat_, &ChatPanel::replyFinished, this, &MainWindow::applyLiveStep);
+  return page;
 }
 
 void MainWindow::rebuildRecentMenu() {
@@ -422,6 +449,68 @@ void MainWindow::onCancelled(int, const QString& path) {
   emit loadCancelled();
 }
 
+void MainWindow::openSession() {
+  engine_->stop();  // a reply of the previous model ends after its current token
+  session_.reset();
+  live_step_.reset();
+  const ModelSpec& spec = model_->spec;
+  if (!spec.weights_present || spec.source != SourceKind::Gguf) {
+    engine_->close();
+    const QString why = spec.source == SourceKind::Card
+                            ? "This is a model card: every view is computed from its description. Open a GGUF file to chat."
+                            : "The engine runs GGUF files; this folder's views are computed from its description.";
+    chat_->setUnavailable(why);
+    chat_->hide();  // the views get the whole width
+    performance_->clear(why);
+    compare_->clear(why);
+    return;
+  }
+  chat_->show();
+  const QString loading = QString("Loading the weights onto %1…").arg(model_->device);
+  chat_->setUnavailable(loading);
+  performance_->clear(loading);
+  compare_->clear(loading);
+  SessionOptions options;
+  options.cache_type = cache_type_;
+  engine_->open(QString::fromStdString(spec.source_path), options);
+}
+
+void MainWindow::onSessionOpened(std::shared_ptr<const SessionInfo> info) {
+  if (!model_ || info->path.toStdString() != model_->spec.source_path) return;  // a model since replaced
+  session_ = std::move(info);
+  chat_->setSession(*session_);
+  performance_->setSession(*session_);
+  compare_->setSession(*session_);
+  updateHeader();
+  updateContextRange();
+  emit sessionOpened();
+}
+
+void MainWindow::onSessionFailed(const QString& path, const QString& message) {
+  if (!model_ || path.toStdString() != model_->spec.source_path) return;
+  showError(message);
+  chat_->setUnavailable("The model could not be run: " + message);
+  performance_->clear(message);
+  compare_->clear(message);
+  emit sessionFailed(message);
+}
+
+void MainWindow::onStep(std::shared_ptr<const archscope::StepReport> report) {
+  if (!session_) return;
+  performance_->addStep(*report);
+  live_step_ = std::move(report);
+  if (!live_timer_->isActive()) live_timer_->start();
+}
+
+// Live mode: the views show the context the conversation has reached.
+void MainWindow::applyLiveStep() {
+  if (!live_step_) return;
+  const int position = live_step_->position;
+  live_step_.reset();
+  setContext(uint64_t(std::max(1, position)));
+  performance_->refresh();
+}
+
 void MainWindow::onFailed(int, const QString& path, const QString& message) {
   loading_bar_->hide();
   showError(message.isEmpty() ? QString("%1: could not be opened").arg(path) : message);
@@ -447,6 +536,7 @@ void MainWindow::onLoaded(int, std::shared_ptr<LoadedModel> model) {
   budget_->setModel(model_->spec);
   cache_->setModel(model_->spec);
   pages_->setCurrentIndex(1);
+  openSession();
   // The diagram gets the width its columns need (at most 60%: its head-budget bars shrink),
   // details the rest, enough for the tensor table's columns.
   const int total = std::max(layers_split_->width(), width());
@@ -505,6 +595,7 @@ int MainWindow::tokensToSlider(uint64_t tokens) const {
 void MainWindow::updateContextRange() {
   max_context_ = model_ ? uint64_t(std::max(1, model_->spec.context_length)) : 1;
   min_context_ = max_context_ > 1024 ? std::min<uint64_t>(1024, max_context_) : std::max<uint64_t>(1, max_context_ / 8);
+  if (session_) min_context_ = 1;  // live: the views follow the chat from its first token
   {
     const QSignalBlocker b1(slider_), b2(spin_);
     spin_->setRange(int(min_context_), int(std::min<uint64_t>(max_context_, INT32_MAX)));
@@ -602,7 +693,7 @@ void MainWindow::updateHeader() {
                                (spec.weights_present ? "" : " (card: no weights)"));
   parts << chip("source", source_name(spec.source) + " · " + QFileInfo(QString::fromStdString(spec.source_path)).fileName());
   facts_->setText(parts.join("&nbsp;&nbsp;&nbsp;"));
-  device_->setText(chip("device", model_->device));
+  device_->setText(chip("device", session_ ? session_->backend : model_->device));
 }
 
 QString MainWindow::headerText() const {

@@ -1,9 +1,12 @@
 // The archscope window: File menu (open a GGUF file, a Hugging Face folder or a card; recent
 // models; the bundled cards), drag and drop, a header naming the model, a context-length
-// control and cache-type combo that recompute the CachePlan for every view, and four tabs:
-// Layers (diagram + details), KV sharing, Attention budget, Cache. With no model loaded a
-// welcome page offers the bundled cards. Loading runs on a worker thread (ModelLoader) with
-// progress and Cancel; a bad file shows an inline error and keeps the previous model.
+// control and cache-type combo that recompute the CachePlan for every view, six tabs
+// (Layers: diagram + details, KV sharing, Attention budget, Cache, Performance, Compare)
+// and the chat beside them. With no model loaded a welcome page offers the bundled cards.
+// Loading runs on a worker thread (ModelLoader) with progress and Cancel; a bad file shows
+// an inline error and keeps the previous model. A GGUF file is then opened in a
+// ChatEngine (its own thread): while it replies, each StepReport moves the views' context
+// to the tokens in the cache (live mode), at most every 100 ms.
 #pragma once
 
 #include <QMainWindow>
@@ -15,6 +18,7 @@
 
 #include "archscope/cache_plan.h"
 #include "archscope/model_spec.h"
+#include "chat_engine.h"
 #include "model_loader_thread.h"
 #include "recent_models.h"
 
@@ -31,13 +35,17 @@ class QSpinBox;
 class QSplitter;
 class QStackedWidget;
 class QTabWidget;
+class QTimer;
 class QVBoxLayout;
 
 namespace archscope::gui {
 
 class AttentionBudgetView;
 class CacheChartView;
+class ChatPanel;
+class CompareView;
 class LayerDetails;
+class PerformanceView;
 class LayerDiagramView;
 class SharingMapView;
 
@@ -79,12 +87,20 @@ class MainWindow : public QMainWindow {
   ModelLoader* loader() const { return loader_; }
   AttentionBudgetView* budgetView() const { return budget_; }
   CacheChartView* cacheView() const { return cache_; }
+  ChatPanel* chat() const { return chat_; }
+  ChatEngine* engine() const { return engine_; }
+  PerformanceView* performanceView() const { return performance_; }
+  CompareView* compareView() const { return compare_; }
   bool welcomeShown() const;
+  // A session is open on the loaded GGUF file (the chat can run).
+  bool running() const { return session_ != nullptr; }
 
  signals:
   void modelLoaded(const QString& path);
   void loadFailed(const QString& message);
   void loadCancelled();
+  void sessionOpened();
+  void sessionFailed(const QString& message);
 
  protected:
   void dragEnterEvent(QDragEnterEvent* event) override;
@@ -104,6 +120,11 @@ class MainWindow : public QMainWindow {
   void onFailed(int request, const QString& path, const QString& message);
   void onProgress(int request, int percent, const QString& stage);
   void onCancelled(int request, const QString& path);
+  void openSession();  // runs the loaded model when it is a GGUF file with weights
+  void onSessionOpened(std::shared_ptr<const SessionInfo> info);
+  void onSessionFailed(const QString& path, const QString& message);
+  void onStep(std::shared_ptr<const archscope::StepReport> report);
+  void applyLiveStep();
   void showError(const QString& message);
   void hideError();
 
@@ -114,6 +135,10 @@ class MainWindow : public QMainWindow {
   int tokensToSlider(uint64_t tokens) const;
 
   ModelLoader* loader_ = nullptr;
+  ChatEngine* engine_ = nullptr;
+  std::shared_ptr<const SessionInfo> session_;
+  std::shared_ptr<const archscope::StepReport> live_step_;  // the newest report not shown yet
+  QTimer* live_timer_ = nullptr;
   RecentModels recent_;
   std::shared_ptr<LoadedModel> model_;
   archscope::CachePlan plan_;
@@ -148,6 +173,9 @@ class MainWindow : public QMainWindow {
   SharingMapView* sharing_ = nullptr;
   AttentionBudgetView* budget_ = nullptr;
   CacheChartView* cache_ = nullptr;
+  PerformanceView* performance_ = nullptr;
+  CompareView* compare_ = nullptr;
+  ChatPanel* chat_ = nullptr;
   QLabel* status_ = nullptr;
   QMenu* recent_menu_ = nullptr;
 };

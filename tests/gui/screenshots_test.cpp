@@ -8,9 +8,13 @@
 #include <QPixmap>
 #include <QSignalSpy>
 #include <QTabWidget>
+#include <QTemporaryDir>
 
 #include <gtest/gtest.h>
 
+#include "archscope/model_writer.h"
+#include "chat_panel.h"
+#include "compare_view.h"
 #include "main_window.h"
 
 using archscope::gui::MainWindow;
@@ -73,4 +77,36 @@ TEST_F(Screenshots, LagunaAndDeepSeekBudgetsAndCaches) {
     w_.tabs()->setCurrentIndex(3);
     save(w_, QString("cache-%1.png").arg(card));
   }
+}
+
+// A running tiny model (random weights, so the text is noise): the chat beside the layer
+// diagram after a reply, the performance tab, and a compare of f16 against q8_0 caches.
+TEST_F(Screenshots, ChatPerformanceAndCompareOnATinyModel) {
+  QTemporaryDir dir;
+  const QString path = dir.filePath("tiny-qwen3.gguf");
+  archscope::write_tiny_model({.arch = "qwen3", .preset = "small", .type = archscope::GgmlType::F16}, path.toStdString());
+  QSignalSpy opened(&w_, &MainWindow::sessionOpened);
+  w_.openArguments({"archscope", path});
+  for (int i = 0; i < 600 && opened.isEmpty(); ++i) opened.wait(100);
+  ASSERT_FALSE(opened.isEmpty());
+  archscope::gui::ChatPanel* chat = w_.chat();
+  chat->setMaxTokens(40);
+  QSignalSpy replied(chat, &archscope::gui::ChatPanel::replyFinished);
+  chat->send("What does a sliding window do?");
+  for (int i = 0; i < 600 && replied.isEmpty(); ++i) replied.wait(100);
+  ASSERT_FALSE(replied.isEmpty());
+  w_.selectLayer(1);
+  save(w_, "chat-tiny-qwen3.png");
+  w_.tabs()->setCurrentIndex(4);
+  save(w_, "performance-tiny-qwen3.png");
+
+  archscope::gui::CompareView* compare = w_.compareView();
+  compare->setCacheTypeB(archscope::GgmlType::Q8_0);
+  compare->setMaxTokens(24);
+  QSignalSpy compared(compare, &archscope::gui::CompareView::finished);
+  compare->run();
+  for (int i = 0; i < 600 && compared.isEmpty(); ++i) compared.wait(100);
+  ASSERT_FALSE(compared.isEmpty());
+  w_.tabs()->setCurrentIndex(5);
+  save(w_, "compare-tiny-qwen3.png");
 }

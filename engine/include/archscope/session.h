@@ -71,6 +71,7 @@ class Session {
   const std::string& notice() const;     // e.g. why the CPU path is used; empty when none
   int context() const;
   int position() const;                  // tokens in the cache so far
+  const std::vector<int32_t>& tokens() const;  // the tokens in the cache, oldest first
 
   // Feeds tokens at the current position and returns the logits after the last of them.
   // Fails when the tokens do not fit the context or a token id is outside the vocabulary.

@@ -1,0 +1,190 @@
+// The chat on a running tiny model: tokens reach the transcript, the views follow the
+// StepReports, stop, regenerate, edit-and-resend, compare runs both sides, and a GGUF file
+// the engine cannot run shows its error while the window stays usable.
+#include <QPlainTextEdit>
+#include <QSignalSpy>
+#include <QTemporaryDir>
+
+#include <gtest/gtest.h>
+
+#include "archscope/gguf.h"
+#include "archscope/model_writer.h"
+#include "chat_panel.h"
+#include "compare_view.h"
+#include "main_window.h"
+#include "performance_view.h"
+
+using archscope::gui::ChatPanel;
+using archscope::gui::MainWindow;
+using archscope::gui::ReplyStats;
+
+namespace {
+
+QString tiny_model(const QTemporaryDir& dir, const char* arch = "llama") {
+  const QString path = dir.filePath(QString(arch) + ".gguf");
+  archscope::write_tiny_model({.arch = arch, .type = archscope::GgmlType::F16}, path.toStdString());
+  return path;
+}
+
+template <typename Object, typename Signal>
+bool wait_for(Object* object, Signal signal, int seconds = 60) {
+  QSignalSpy spy(object, signal);
+  for (int i = 0; i < seconds * 10 && spy.isEmpty(); ++i) spy.wait(100);
+  return !spy.isEmpty();
+}
+
+// Opens `path` and waits until the engine runs it.
+bool open_and_run(MainWindow& w, const QString& path) {
+  QSignalSpy opened(&w, &MainWindow::sessionOpened);
+  QSignalSpy failed(&w, &MainWindow::sessionFailed);
+  QSignalSpy load_failed(&w, &MainWindow::loadFailed);
+  w.openArguments({"archscope", path});
+  for (int i = 0; i < 600 && opened.isEmpty() && failed.isEmpty() && load_failed.isEmpty(); ++i) opened.wait(100);
+  return !opened.isEmpty();
+}
+
+ReplyStats send_and_wait(ChatPanel* chat, const QString& text) {
+  QSignalSpy finished(chat, &ChatPanel::replyFinished);
+  chat->send(text);
+  for (int i = 0; i < 600 && finished.isEmpty(); ++i) finished.wait(100);
+  if (finished.isEmpty()) {
+    ReplyStats none;
+    none.error = "no reply within 60 s";
+    return none;
+  }
+  return finished.first().first().value<ReplyStats>();
+}
+
+}  // namespace
+
+TEST(Chat, TokensStreamIntoTheTranscriptAndTheViewsFollow) {
+  QTemporaryDir dir;
+  MainWindow w;
+  ASSERT_TRUE(open_and_run(w, tiny_model(dir))) << w.errorText().toStdString();
+  EXPECT_TRUE(w.running());
+  ChatPanel* chat = w.chat();
+  chat->setMaxTokens(48);
+
+  QSignalSpy pieces(w.engine(), &archscope::gui::ChatEngine::piece);
+  QSignalSpy steps(w.engine(), &archscope::gui::ChatEngine::step);
+  const ReplyStats stats = send_and_wait(chat, "Hello there");
+  ASSERT_TRUE(stats.error.isEmpty()) << stats.error.toStdString();
+  EXPECT_GT(stats.generated, 0);
+  EXPECT_GT(stats.prompt_tokens, 2);
+  EXPECT_EQ(stats.prefilled, stats.prompt_tokens);
+  EXPECT_FALSE(pieces.isEmpty());
+  EXPECT_EQ(steps.size(), stats.generated + 1);  // the prompt's report, then one per reply token fed
+
+  ASSERT_EQ(chat->messages().size(), 2u);
+  EXPECT_EQ(chat->messages()[0].content, "Hello there");
+  EXPECT_EQ(chat->messages()[1].role, "assistant");
+  EXPECT_EQ(chat->messages()[1].content, stats.text.toStdString());
+  EXPECT_TRUE(chat->transcriptText().contains("Hello there"));
+  QString shown = chat->transcriptText();
+  shown.replace(QChar(0x2028), '\n');
+  EXPECT_TRUE(shown.contains(stats.text)) << shown.toStdString();
+  EXPECT_EQ(chat->contextText(), QString("%1 / %2 tokens").arg(stats.position).arg(w.model()->context_length));
+  EXPECT_TRUE(chat->speedText().contains("tok/s")) << chat->speedText().toStdString();
+
+  // Live mode: the views' context is the cache's, and the performance tab has layer times.
+  EXPECT_EQ(w.context(), uint64_t(stats.position));
+  EXPECT_EQ(w.plan().context, uint64_t(stats.position));
+  EXPECT_EQ(w.performanceView()->layerMilliseconds().size(), w.model()->layers.size());
+  EXPECT_TRUE(w.performanceView()->summaryText().contains("tok/s"));
+  EXPECT_TRUE(w.headerText().contains("vulkan") || w.headerText().contains("cpu")) << w.headerText().toStdString();
+
+  // A second turn reuses the cache: only the new tokens are read.
+  const ReplyStats second = send_and_wait(chat, "And again");
+  ASSERT_TRUE(second.error.isEmpty()) << second.error.toStdString();
+  EXPECT_LT(second.prefilled, second.prompt_tokens);
+  EXPECT_EQ(chat->messages().size(), 4u);
+}
+
+TEST(Chat, StopRegenerateAndEditLast) {
+  QTemporaryDir dir;
+  MainWindow w;
+  ASSERT_TRUE(open_and_run(w, tiny_model(dir, "qwen3")));
+  ChatPanel* chat = w.chat();
+
+  // Stop after the first streamed piece of a long reply.
+  QObject::connect(w.engine(), &archscope::gui::ChatEngine::piece, chat, [chat] { chat->stop(); });
+  chat->setMaxTokens(3000);
+  ASSERT_EQ(chat->maxTokens(), 3000);
+  const ReplyStats stopped = send_and_wait(chat, "Tell me everything");
+  EXPECT_TRUE(stopped.stopped);
+  EXPECT_LT(stopped.generated, 10);
+  EXPECT_TRUE(chat->speedText().contains("stopped"));
+  QObject::disconnect(w.engine(), &archscope::gui::ChatEngine::piece, chat, nullptr);
+  EXPECT_FALSE(chat->generating());
+
+  // Regenerate replaces the last reply.
+  chat->setMaxTokens(8);
+  QSignalSpy finished(chat, &ChatPanel::replyFinished);
+  chat->regenerate();
+  ASSERT_TRUE(finished.wait(60000));
+  ASSERT_EQ(chat->messages().size(), 2u);
+  EXPECT_EQ(chat->messages()[0].content, "Tell me everything");
+
+  // Edit last puts the message back in the box and drops that turn.
+  chat->editLast();
+  EXPECT_TRUE(chat->messages().empty());
+  EXPECT_EQ(chat->input()->toPlainText(), "Tell me everything");
+  const ReplyStats resent = send_and_wait(chat, "Tell me something else");
+  ASSERT_TRUE(resent.error.isEmpty()) << resent.error.toStdString();
+  ASSERT_EQ(chat->messages().size(), 2u);
+  EXPECT_EQ(chat->messages()[0].content, "Tell me something else");
+}
+
+TEST(Chat, CompareRunsAAndBAndMeasuresThem) {
+  QTemporaryDir dir;
+  MainWindow w;
+  ASSERT_TRUE(open_and_run(w, tiny_model(dir)));
+  archscope::gui::CompareView* compare = w.compareView();
+  compare->setCacheTypeB(archscope::GgmlType::Q8_0);
+  compare->setPrompt("Once upon a time");
+  compare->setMaxTokens(12);
+  QSignalSpy finished(compare, &archscope::gui::CompareView::finished);
+  compare->run();
+  EXPECT_TRUE(compare->running());
+  for (int i = 0; i < 600 && finished.isEmpty(); ++i) finished.wait(100);
+  ASSERT_FALSE(finished.isEmpty());
+  const archscope::gui::CompareResult* r = compare->result();
+  ASSERT_TRUE(r);
+  ASSERT_TRUE(r->error.isEmpty()) << r->error.toStdString();
+  EXPECT_EQ(r->a.tokens, 12);
+  EXPECT_FALSE(r->a.text.isEmpty());
+  EXPECT_FALSE(r->b.text.isEmpty());
+  EXPECT_TRUE(r->b.label.contains("q8_0")) << r->b.label.toStdString();
+  ASSERT_EQ(r->kl.size(), 12u);
+  ASSERT_EQ(r->top1_agree.size(), 12u);
+  for (double kl : r->kl) EXPECT_GE(kl, 0.0);
+  EXPECT_GT(r->meanKl(), 0.0);     // q8_0 keys and values are not exactly f16's
+  EXPECT_LT(r->meanKl(), 0.05);    // but close
+  EXPECT_GE(r->agreement(), 0.5);
+  EXPECT_LT(r->b.cache_bytes, r->a.cache_bytes);
+  EXPECT_LT(r->b.cache_bytes_full, r->a.cache_bytes_full);
+  EXPECT_TRUE(compare->summaryText().contains("agreement"));
+}
+
+TEST(Chat, AFileTheEngineCannotRunShowsTheError) {
+  QTemporaryDir dir;
+  const std::string good = tiny_model(dir).toStdString();
+  // The same file without one layer's key projection: its description loads, running fails.
+  archscope::GgufFile file = archscope::GgufFile::open(good);
+  archscope::GgufWriter copy;
+  for (const auto& [key, value] : file.metadata())
+    if (key != "general.alignment") copy.set(key, value);
+  for (const archscope::GgufTensor& t : file.tensors())
+    if (t.name != "blk.1.attn_k.weight") copy.add_tensor(t.name, t.shape, t.type, std::vector<uint8_t>(t.data, t.data + t.bytes));
+  const QString broken = dir.filePath("broken.gguf");
+  copy.write(broken.toStdString());
+
+  MainWindow w;
+  EXPECT_FALSE(open_and_run(w, broken));
+  EXPECT_TRUE(w.errorText().contains("blk.1.attn_k.weight")) << w.errorText().toStdString();
+  EXPECT_FALSE(w.running());
+  EXPECT_FALSE(w.chat()->input()->isEnabled());
+  // Still usable: a good file runs.
+  EXPECT_TRUE(open_and_run(w, QString::fromStdString(good)));
+  EXPECT_TRUE(w.errorText().isEmpty());
+}
