@@ -19,6 +19,7 @@
 #include <algorithm>
 
 #include "archscope/cache_plan.h"
+#include "archscope/cost_model.h"
 #include "chart_style.h"
 #include "palette.h"
 
@@ -41,7 +42,7 @@ CompareView::CompareView(ChatEngine* engine, QWidget* parent) : QWidget(parent),
   toggle_grid_->setColumnStretch(2, 1);
   setup->addWidget(toggles, 1);
 
-  auto* run_box = new QGroupBox("Prompt", this);
+  auto* run_box = run_box_ = new QGroupBox("Prompt", this);
   auto* run_layout = new QGridLayout(run_box);
   prompt_ = new QLineEdit("Write a short story about a lighthouse.", run_box);
   max_tokens_ = new QSpinBox(run_box);
@@ -53,7 +54,8 @@ CompareView::CompareView(ChatEngine* engine, QWidget* parent) : QWidget(parent),
   run_->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_C));
   stop_ = new QPushButton("Stop", run_box);
   run_layout->addWidget(prompt_, 0, 0, 1, 3);
-  run_layout->addWidget(new QLabel("Reply length", run_box), 1, 0);
+  reply_length_label_ = new QLabel("Reply length", run_box);
+  run_layout->addWidget(reply_length_label_, 1, 0);
   run_layout->addWidget(max_tokens_, 1, 1);
   auto* buttons = new QHBoxLayout;
   buttons->addStretch(1);
@@ -89,6 +91,8 @@ CompareView::CompareView(ChatEngine* engine, QWidget* parent) : QWidget(parent),
   kl_view_->setRenderHint(QPainter::Antialiasing);
   kl_view_->setMinimumHeight(220);
   layout->addWidget(kl_view_, 1);
+  filler_ = new QWidget(this);  // takes the room of the texts and chart in analytic mode
+  layout->addWidget(filler_, 1);
 
   connect(run_, &QPushButton::clicked, this, &CompareView::run);
   connect(stop_, &QPushButton::clicked, engine_, &ChatEngine::stop);
@@ -105,6 +109,7 @@ void CompareView::clear(const QString& why) {
   intro_->setText(QString("<span style='color:#6b7280'>%1</span>").arg(why.toHtmlEscaped()));
   rows_.clear();
   cache_b_ = nullptr;
+  shown_analytic_ = false;
   while (QLayoutItem* item = toggle_grid_->takeAt(0)) {
     delete item->widget();
     delete item;
@@ -121,11 +126,92 @@ void CompareView::clear(const QString& why) {
 
 void CompareView::setSession(const SessionInfo& info) {
   clear("");
-  available_ = true;
-  cache_type_a_ = info.cache_type;
+  analytic_ = false;
   intro_->setText("Runs the prompt greedily on the model as loaded (A) and with the changes you tick (B). "
                   "Agreement and KL are measured with B reading A's reply, so both see the same text.");
-  const std::vector<ToggleInfo> available = available_toggles(info.spec);
+  buildRows(info.spec, info.cache_type);
+  for (QWidget* w : runOnlyWidgets()) w->show();
+  filler_->hide();
+  run_box_->setTitle("Prompt");
+}
+
+void CompareView::setAnalytic(const ModelSpec& spec, uint64_t context, GgmlType cache_type) {
+  clear("");
+  analytic_ = true;
+  spec_ = spec;
+  context_ = context;
+  intro_->setText("No weights to run: Compare sets the model as described (A) against the changes you tick (B) "
+                  "at the window's context length, from the cache plan and the cost model. Open a GGUF file to "
+                  "also compare the text they write.");
+  buildRows(spec, cache_type);
+  for (QWidget* w : runOnlyWidgets()) w->hide();
+  filler_->show();
+  run_box_->setTitle("Cost at the context above");
+}
+
+std::vector<QWidget*> CompareView::runOnlyWidgets() const {
+  return {prompt_, max_tokens_, reply_length_label_, side_label_[0], side_label_[1], side_text_[0], side_text_[1], kl_view_};
+}
+
+void CompareView::setContext(uint64_t context, GgmlType cache_type) {
+  if (!analytic_) return;
+  context_ = context;
+  // B's cache type follows A's until the user picks another.
+  if (cache_b_ && cache_b_->currentText() == ggml_type_info(cache_type_a_)->name) cache_b_->setCurrentText(ggml_type_info(cache_type)->name);
+  cache_type_a_ = cache_type;
+  if (shown_analytic_) compareAnalytic();
+}
+
+// Cache bytes, attention work and bytes read per decoded token, A against B.
+void CompareView::compareAnalytic() {
+  ModelSpec b = spec_;
+  try {
+    apply_toggles(b, toggles());
+  } catch (const std::exception& e) {
+    status_->setText(QString("<span style='color:#b91c1c'>%1</span>").arg(QString(e.what()).toHtmlEscaped()));
+    return;
+  }
+  const GgmlType type_b = parse_cache_type(cache_b_->currentText().toStdString()).value_or(cache_type_a_);
+  struct Figures {
+    uint64_t cache;
+    double work, bytes;
+  };
+  auto figures = [&](const ModelSpec& spec, GgmlType type) {
+    const CachePlan plan = plan_cache(spec, context_, type);
+    const DecodeCost cost = estimate_decode(spec, plan);
+    double work = 0;
+    for (const LayerDecodeCost& l : cost.layers) work += double(l.attended_positions) * spec.layers[l.layer].q_heads;
+    return Figures{plan.bytes, work, double(cost.bytes_read())};
+  };
+  const Figures a = figures(spec_, cache_type_a_), fb = figures(b, type_b);
+  auto change = [](double from, double to) {
+    return from > 0 ? QString("%1%2%").arg(to >= from ? "+" : "").arg((to - from) / from * 100.0, 0, 'f', 1) : QString();
+  };
+  QString label_b = QString::fromStdString(describe_toggles(toggles()));
+  if (type_b != cache_type_a_) label_b += QString(label_b.isEmpty() ? "" : ", ") + "cache " + ggml_type_info(type_b)->name;
+  if (label_b.isEmpty()) label_b = "no change";
+  auto row = [&](const QString& what, const QString& va, const QString& vb, const QString& delta) {
+    return QString("<tr><td>%1</td><td align='right'>%2</td><td align='right'><b>%3</b></td>"
+                   "<td align='right' style='color:#6b7280'>%4</td></tr>")
+        .arg(what, va, vb, delta);
+  };
+  status_->setText(
+      QString("<p>At <b>%1</b> tokens:</p><table cellspacing='0' cellpadding='5'>"
+              "<tr style='background:#eef0f4'><th align='left'></th><th align='right'>A: as described</th>"
+              "<th align='right'>B: %2</th><th align='right'>change</th></tr>")
+          .arg(format_count(context_), label_b.toHtmlEscaped()) +
+      row("KV cache", format_bytes(double(a.cache)), format_bytes(double(fb.cache)), change(double(a.cache), double(fb.cache))) +
+      row("attention work per token (heads × positions)", format_count(uint64_t(a.work)), format_count(uint64_t(fb.work)),
+          change(a.work, fb.work)) +
+      row("bytes read per token (weights + cache)", format_bytes(a.bytes), format_bytes(fb.bytes), change(a.bytes, fb.bytes)) +
+      "</table>");
+  shown_analytic_ = true;
+}
+
+void CompareView::buildRows(const ModelSpec& spec, GgmlType cache_type) {
+  available_ = true;
+  cache_type_a_ = cache_type;
+  const std::vector<ToggleInfo> available = available_toggles(spec);
   int row = 0;
   for (const ToggleInfo& t : available) {
     Row r;
@@ -153,7 +239,7 @@ void CompareView::setSession(const SessionInfo& info) {
   }
   cache_b_ = new QComboBox(this);
   for (const char* t : kCacheTypes) cache_b_->addItem(t);
-  cache_b_->setCurrentText(ggml_type_info(info.cache_type)->name);
+  cache_b_->setCurrentText(ggml_type_info(cache_type)->name);
   toggle_grid_->addWidget(new QLabel("KV cache type", this), row, 0);
   toggle_grid_->addWidget(cache_b_, row, 1);
   updateButtons();
@@ -188,6 +274,11 @@ void CompareView::setMaxTokens(int tokens) { max_tokens_->setValue(tokens); }
 
 void CompareView::run() {
   if (!available_ || running_) return;
+  if (analytic_) {
+    compareAnalytic();
+    emit finished();
+    return;
+  }
   CompareRequest request;
   request.messages = {{"user", prompt_->text().toStdString()}};
   request.toggles = toggles();

@@ -2,7 +2,9 @@
 // archscope::available_toggles) and the cache element type, and "Compare", which runs one
 // prompt greedily as A (the model as loaded) and B (toggled) and shows them side by side:
 // cache bytes, tokens per second, both texts, and per reply token whether both pick the
-// same top-1 token and the KL divergence of B's next-token distribution from A's.
+// same top-1 token and the KL divergence of B's next-token distribution from A's. For a
+// card (no weights) it compares analytically: cache bytes, attention work and bytes read
+// per token at the window's context.
 #pragma once
 
 #include <QWidget>
@@ -18,6 +20,7 @@ class QChart;
 class QChartView;
 class QComboBox;
 class QGridLayout;
+class QGroupBox;
 class QLabel;
 class QLineEdit;
 class QPushButton;
@@ -33,7 +36,8 @@ class CompareView : public QWidget {
 
   void clear(const QString& why);  // no running model
   void setSession(const SessionInfo& info);
-
+  void setAnalytic(const archscope::ModelSpec& spec, uint64_t context, archscope::GgmlType cache_type);
+  void setContext(uint64_t context, archscope::GgmlType cache_type);  // analytic: follows the window
   // B's toggles as set in the panel (checked rows only).
   std::vector<archscope::Toggle> toggles() const;
   // Checks the row of toggle `name` and sets its value; false when there is no such row.
@@ -58,12 +62,18 @@ class CompareView : public QWidget {
     QComboBox* choice = nullptr;  // for toggles with choices
     QSpinBox* number = nullptr;   // for integer toggles
   };
+  void buildRows(const archscope::ModelSpec& spec, archscope::GgmlType cache_type);
+  void compareAnalytic();
+  std::vector<QWidget*> runOnlyWidgets() const;  // hidden in analytic mode
   void show(std::shared_ptr<const CompareResult> result);
   void rebuildChart();
   void updateButtons();
 
   ChatEngine* engine_;
   bool available_ = false, running_ = false;
+  bool analytic_ = false, shown_analytic_ = false;
+  archscope::ModelSpec spec_;  // analytic mode
+  uint64_t context_ = 0;
   archscope::GgmlType cache_type_a_ = archscope::GgmlType::F16;
   std::vector<Row> rows_;
   std::shared_ptr<const CompareResult> result_;
@@ -73,6 +83,9 @@ class CompareView : public QWidget {
   QComboBox* cache_b_ = nullptr;
   QLineEdit* prompt_ = nullptr;
   QSpinBox* max_tokens_ = nullptr;
+  QLabel* reply_length_label_ = nullptr;
+  QGroupBox* run_box_ = nullptr;
+  QWidget* filler_ = nullptr;
   QPushButton* run_ = nullptr;
   QPushButton* stop_ = nullptr;
   QLabel* status_ = nullptr;

@@ -462,7 +462,7 @@ void MainWindow::openSession() {
     chat_->setUnavailable(why);
     chat_->hide();  // the views get the whole width
     performance_->clear(why);
-    compare_->clear(why);
+    compare_->setAnalytic(spec, context_, cache_type_);
     return;
   }
   chat_->show();
@@ -656,6 +656,7 @@ void MainWindow::recompute() {
   details_->setPlan(plan_);
   budget_->setContext(context_, cache_type_);
   cache_->setContext(context_, cache_type_);
+  compare_->setContext(context_, cache_type_);
   const WeightSummary weights = summarize_weights(spec);
   const char* type_name = ggml_type_info(cache_type_) ? ggml_type_info(cache_type_)->name : "?";
   status_->setText(QString("KV %1 at %2 tokens (naive %3) · %4 cache · weights %5")

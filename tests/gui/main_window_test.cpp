@@ -20,7 +20,9 @@
 #include "archscope/model_writer.h"
 #include "attention_budget_view.h"
 #include "cache_chart_view.h"
+#include "compare_view.h"
 #include "main_window.h"
+#include "palette.h"
 #include "recent_models.h"
 
 using archscope::gui::MainWindow;
@@ -205,4 +207,24 @@ TEST(MainWindow, ContextChangesStayInteractiveFor61Layers) {
   // slow machine; the bound only catches something pathological.
   EXPECT_LT(timer.elapsed(), 5000);
   EXPECT_EQ(w.context(), 1048576u);
+}
+
+// A card has no weights: Compare sets the model against its toggled self from the cache
+// plan and the cost model, at the window's context.
+TEST(MainWindow, CompareOnACardIsAnalytic) {
+  MainWindow w;
+  ASSERT_TRUE(open_like_command_line(w, kCards + "gemma-4-e2b.json"));
+  archscope::gui::CompareView* compare = w.compareView();
+  ASSERT_TRUE(compare->setToggle("all_global", "on"));
+  EXPECT_FALSE(compare->setToggle("no_such_toggle", "1"));
+  compare->run();
+  archscope::ModelSpec global = *w.model();
+  archscope::apply_toggles(global, {{"all_global", "on"}});
+  const QString expected = QString("<td>KV cache</td><td align='right'>%1</td><td align='right'><b>%2</b></td>")
+                               .arg(archscope::gui::format_bytes(double(w.plan().bytes)),
+                                    archscope::gui::format_bytes(double(archscope::plan_cache(global, w.context(), w.cacheType()).bytes)));
+  EXPECT_TRUE(compare->summaryText().contains(expected)) << compare->summaryText().toStdString();
+  // The figures follow the context slider.
+  w.setContext(4096);
+  EXPECT_TRUE(compare->summaryText().contains("At <b>4,096</b> tokens")) << compare->summaryText().toStdString();
 }

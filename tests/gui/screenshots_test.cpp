@@ -66,6 +66,10 @@ TEST_F(Screenshots, Gemma4E2B) {
     w_.tabs()->setCurrentIndex(tab);
     save(w_, QString("%1-gemma-4-e2b.png").arg(names[tab]));
   }
+  w_.compareView()->setToggle("window", "128");
+  w_.compareView()->run();
+  w_.tabs()->setCurrentIndex(5);
+  save(w_, "compare-gemma-4-e2b.png");
 }
 
 TEST_F(Screenshots, LagunaAndDeepSeekBudgetsAndCaches) {
