@@ -216,6 +216,7 @@ void ChatPanel::startReply() {
   streaming_.clear();
   render();
   updateButtons();
+  emit replyStarted();
   engine_->reply(request);
 }
 

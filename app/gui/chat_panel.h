@@ -54,6 +54,7 @@ class ChatPanel : public QWidget {
   QString systemPrompt() const;
 
  signals:
+  void replyStarted();
   void replyFinished(const ReplyStats& stats);
 
  protected:

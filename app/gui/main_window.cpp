@@ -46,6 +46,7 @@
 #include "layer_diagram_view.h"
 #include "palette.h"
 #include "performance_view.h"
+#include "routing_view.h"
 #include "sharing_map_view.h"
 
 namespace archscope::gui {
@@ -358,6 +359,8 @@ QWidget* MainWindow::buildTabs() {
   tabs_->addTab(performance_, "Performance");
   compare_ = new CompareView(engine_, tabs_);
   tabs_->addTab(compare_, "Compare");
+  routing_ = new RoutingView(tabs_);
+  tabs_->addTab(routing_, "Routing");
 
   connect(diagram_, &LayerDiagramView::layerClicked, this, &MainWindow::selectLayer);
   connect(sharing_, &SharingMapView::layerClicked, this, &MainWindow::selectLayer);
@@ -371,6 +374,8 @@ QWidget* MainWindow::buildTabs() {
   page->setStretchFactor(1, 1);
   page->setSizes({1000, 400});
   connect(chat_, &ChatPanel::replyFinished, performance_, &PerformanceView::setReply);
+  connect(chat_, &ChatPanel::replyStarted, performance_, &PerformanceView::beginReply);
+  connect(chat_, &ChatPanel::replyStarted, routing_, &RoutingView::beginReply);
   connect(chat_, &ChatPanel::replyFinished, this, &MainWindow::applyLiveStep);
   return page;
 }
@@ -481,6 +486,7 @@ void MainWindow::onSessionOpened(std::shared_ptr<const SessionInfo> info) {
   chat_->setSession(*session_);
   performance_->setSession(*session_);
   compare_->setSession(*session_);
+  routing_->setModel(session_->spec);
   updateHeader();
   updateContextRange();
   emit sessionOpened();
@@ -498,6 +504,7 @@ void MainWindow::onSessionFailed(const QString& path, const QString& message) {
 void MainWindow::onStep(std::shared_ptr<const archscope::StepReport> report) {
   if (!session_) return;
   performance_->addStep(*report);
+  routing_->addStep(*report);
   live_step_ = std::move(report);
   if (!live_timer_->isActive()) live_timer_->start();
 }
@@ -509,6 +516,7 @@ void MainWindow::applyLiveStep() {
   live_step_.reset();
   setContext(uint64_t(std::max(1, position)));
   performance_->refresh();
+  routing_->refresh();
 }
 
 void MainWindow::onFailed(int, const QString& path, const QString& message) {
@@ -535,6 +543,10 @@ void MainWindow::onLoaded(int, std::shared_ptr<LoadedModel> model) {
   details_->setModel(model_->spec, plan_);
   budget_->setModel(model_->spec);
   cache_->setModel(model_->spec);
+  routing_->setModel(model_->spec);
+  const bool moe = std::any_of(model_->spec.layers.begin(), model_->spec.layers.end(),
+                               [](const LayerSpec& l) { return l.ffn.kind == FfnKind::Moe; });
+  tabs_->setTabVisible(tabs_->indexOf(routing_), moe);
   pages_->setCurrentIndex(1);
   openSession();
   // The diagram gets the width its columns need (at most 60%: its head-budget bars shrink),

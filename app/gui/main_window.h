@@ -1,7 +1,8 @@
 // The archscope window: File menu (open a GGUF file, a Hugging Face folder or a card; recent
 // models; the bundled cards), drag and drop, a header naming the model, a context-length
 // control and cache-type combo that recompute the CachePlan for every view, six tabs
-// (Layers: diagram + details, KV sharing, Attention budget, Cache, Performance, Compare)
+// (Layers: diagram + details, KV sharing, Attention budget, Cache, Performance, Compare,
+// and Routing for mixture-of-experts models)
 // and the chat beside them. With no model loaded a welcome page offers the bundled cards.
 // Loading runs on a worker thread (ModelLoader) with progress and Cancel; a bad file shows
 // an inline error and keeps the previous model. A GGUF file is then opened in a
@@ -46,6 +47,7 @@ class ChatPanel;
 class CompareView;
 class LayerDetails;
 class PerformanceView;
+class RoutingView;
 class LayerDiagramView;
 class SharingMapView;
 
@@ -91,6 +93,7 @@ class MainWindow : public QMainWindow {
   ChatEngine* engine() const { return engine_; }
   PerformanceView* performanceView() const { return performance_; }
   CompareView* compareView() const { return compare_; }
+  RoutingView* routingView() const { return routing_; }
   bool welcomeShown() const;
   // A session is open on the loaded GGUF file (the chat can run).
   bool running() const { return session_ != nullptr; }
@@ -175,6 +178,7 @@ class MainWindow : public QMainWindow {
   CacheChartView* cache_ = nullptr;
   PerformanceView* performance_ = nullptr;
   CompareView* compare_ = nullptr;
+  RoutingView* routing_ = nullptr;
   ChatPanel* chat_ = nullptr;
   QLabel* status_ = nullptr;
   QMenu* recent_menu_ = nullptr;

@@ -61,13 +61,15 @@ TEST(MainWindow, OpensTheE2BCardFromTheCommandLine) {
   EXPECT_TRUE(header.contains("bf16")) << header.toStdString();
   EXPECT_TRUE(header.contains("card")) << header.toStdString();
   EXPECT_TRUE(header.contains("analytic (no weights)")) << header.toStdString();
-  ASSERT_EQ(w.tabs()->count(), 6);
+  ASSERT_EQ(w.tabs()->count(), 7);
   EXPECT_EQ(w.tabs()->tabText(0), "Layers");
   EXPECT_EQ(w.tabs()->tabText(1), "KV sharing");
   EXPECT_EQ(w.tabs()->tabText(2), "Attention budget");
   EXPECT_EQ(w.tabs()->tabText(3), "Cache");
   EXPECT_EQ(w.tabs()->tabText(4), "Performance");
   EXPECT_EQ(w.tabs()->tabText(5), "Compare");
+  EXPECT_EQ(w.tabs()->tabText(6), "Routing");
+  EXPECT_FALSE(w.tabs()->isTabVisible(6));  // E2B has no experts
   EXPECT_FALSE(w.running());  // a card has no weights to run
   EXPECT_EQ(w.context(), 131072u);
   EXPECT_EQ(w.plan().context, 131072u);

@@ -20,6 +20,7 @@
 #include "archscope/model_loader.h"
 #include "layer_details.h"
 #include "layer_diagram_view.h"
+#include "routing_view.h"
 #include "sharing_map_view.h"
 
 namespace archscope::gui {
@@ -257,6 +258,44 @@ TEST(Views, SaveScreenshotsOfThreeModels) {
   diagram.setZoom(0.7);
   diagram.resize(diagram.sizeHint().width(), 1000);
   EXPECT_TRUE(diagram.grab().save(dir + "/deepseek-v4-pro-diagram-zoom70.png"));
+}
+
+}  // namespace
+}  // namespace archscope::gui
+
+namespace archscope::gui {
+namespace {
+
+// Routing: a grid of MoE layers x experts fed by StepReports; the Laguna XS.2 card has
+// 39 MoE layers of 256 experts.
+TEST(RoutingView, CountsTheExpertsOfEachStep) {
+  const archscope::ModelSpec spec = load_card("laguna-xs.2.json").spec;
+  archscope::gui::RoutingView view;
+  view.setModel(spec);
+  EXPECT_TRUE(view.summaryText().contains("<b>39</b> MoE layers")) << view.summaryText().toStdString();
+  EXPECT_TRUE(view.summaryText().contains("<b>256</b> routed experts, top-<b>8</b>"));
+  archscope::StepReport step;
+  step.layers.resize(spec.layers.size());
+  step.layers[1].experts = {7, 3, 250};
+  step.layers[1].expert_weights = {0.5f, 0.3f, 0.2f};
+  view.addStep(step);
+  step.layers[1].experts = {7, 9};
+  step.layers[1].expert_weights = {0.6f, 0.4f};
+  view.addStep(step);
+  view.refresh();
+  EXPECT_EQ(view.tokensSeen(), 2);
+  EXPECT_EQ(view.count(1, 7), 2);
+  EXPECT_EQ(view.count(1, 3), 1);
+  EXPECT_EQ(view.count(1, 250), 1);
+  EXPECT_EQ(view.count(2, 7), 0);
+  EXPECT_EQ(view.latestExperts(1), (std::vector<int>{7, 9}));
+  EXPECT_TRUE(view.summaryText().contains("2 tokens routed"));
+  view.resize(900, 700);
+  view.setMode(archscope::gui::RoutingView::Mode::Reply);
+  EXPECT_FALSE(view.grab().isNull());
+  view.beginReply();
+  EXPECT_EQ(view.count(1, 7), 0);
+  EXPECT_EQ(view.tokensSeen(), 0);
 }
 
 }  // namespace
