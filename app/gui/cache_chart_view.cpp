@@ -120,8 +120,24 @@ void CacheChartView::clear() {
   summary_->setText("<i>No model loaded.</i>");
 }
 
+void CacheChartView::addMeasured(uint64_t position, uint64_t bytes, GgmlType cache_type) {
+  if (position == 0) return;
+  if (measured_.empty() || cache_type != measured_type_) curves_valid_ = false;  // the axis reaches down to 16
+  if (cache_type != measured_type_) measured_.clear();
+  measured_type_ = cache_type;
+  while (!measured_.empty() && measured_.back().position >= position) measured_.pop_back();  // rewound
+  measured_.push_back({position, bytes});
+}
+
+void CacheChartView::clearMeasured() {
+  if (measured_.empty()) return;
+  measured_.clear();
+  curves_valid_ = false;
+}
+
 void CacheChartView::setModel(const ModelSpec& spec) {
   spec_ = spec;
+  measured_.clear();
   has_model_ = true;
   curves_valid_ = false;
   if (context_ == 0 || context_ > static_cast<uint64_t>(std::max(1, spec.context_length)))
@@ -138,7 +154,7 @@ void CacheChartView::setContext(uint64_t tokens, GgmlType cache_type) {
   if (!curves_valid_) {
     // Sample the context axis geometrically: 1K (or less for tiny models) to the maximum.
     const double hi = std::max(2, spec_.context_length);
-    const double lo = std::min(1024.0, hi / 2);
+    const double lo = std::min(measured_.empty() ? 1024.0 : 16.0, hi / 2);
     const int steps = 64;
     sweep_.clear();
     for (int i = 0; i <= steps; ++i) {
@@ -288,6 +304,21 @@ void CacheChartView::rebuildContextChart() {
   dot->append(cx, y_of(double(plan_.bytes)));
   attach(dot);
   chart->legend()->markers(dot).first()->setVisible(false);
+
+  // What the running session reports, at most ~150 points spread over the conversation.
+  if (!measured_.empty() && measured_type_ == type_) {
+    auto* points = new QScatterSeries;
+    points->setName(QString("measured in the chat (%1)").arg(format_bytes(double(measured_.back().bytes))));
+    points->setMarkerShape(QScatterSeries::MarkerShapeRectangle);
+    points->setMarkerSize(6);
+    points->setColor(QColor(0xf5, 0x9e, 0x0b));
+    points->setBorderColor(QColor(0x92, 0x40, 0x0e));
+    const size_t stride = std::max<size_t>(1, measured_.size() / 150);
+    for (size_t i = 0; i < measured_.size(); i += stride)
+      points->append(x_of(measured_[i].position), y_of(double(measured_[i].bytes)));
+    points->append(x_of(measured_.back().position), y_of(double(measured_.back().bytes)));
+    attach(points);
+  }
 }
 
 void CacheChartView::rebuildLayerChart() {

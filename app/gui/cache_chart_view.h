@@ -8,7 +8,8 @@
 // they would hold without sharing as a grey outline.
 //
 // Analytic: everything comes from archscope::plan_cache. During a chat the app calls
-// setContext() as the context grows.
+// setContext() as the context grows and addMeasured() with the bytes the running session
+// reports, drawn as points on the curves (the axis then starts at 16 tokens).
 #pragma once
 
 #include <QWidget>
@@ -34,6 +35,10 @@ class CacheChartView : public QWidget {
   void setModel(const archscope::ModelSpec& spec);
   void setContext(uint64_t tokens, archscope::GgmlType cache_type);
   void clear();
+  // A running session's filled cache at `position` tokens, in its cache element type.
+  void addMeasured(uint64_t position, uint64_t bytes, archscope::GgmlType cache_type);
+  void clearMeasured();
+  size_t measuredCount() const { return measured_.size(); }
 
   uint64_t context() const { return context_; }
   QString summaryText() const;
@@ -52,6 +57,11 @@ class CacheChartView : public QWidget {
   // Plans at the sampled contexts of the top chart (recomputed when the model or type changes).
   std::vector<archscope::CachePlan> sweep_;
   archscope::CachePlan plan_;  // at context_
+  struct Measured {
+    uint64_t position, bytes;
+  };
+  std::vector<Measured> measured_;  // ascending positions of the current conversation
+  archscope::GgmlType measured_type_ = archscope::GgmlType::F16;
 
   QLabel* summary_ = nullptr;
   QCheckBox* fit_actual_ = nullptr;

@@ -483,6 +483,7 @@ void MainWindow::openSession() {
 void MainWindow::onSessionOpened(std::shared_ptr<const SessionInfo> info) {
   if (!model_ || info->path.toStdString() != model_->spec.source_path) return;  // a model since replaced
   session_ = std::move(info);
+  cache_->clearMeasured();
   chat_->setSession(*session_);
   performance_->setSession(*session_);
   compare_->setSession(*session_);
@@ -504,6 +505,7 @@ void MainWindow::onSessionFailed(const QString& path, const QString& message) {
 void MainWindow::onStep(std::shared_ptr<const archscope::StepReport> report) {
   if (!session_) return;
   performance_->addStep(*report);
+  cache_->addMeasured(uint64_t(report->position), report->cache_bytes, session_->cache_type);
   routing_->addStep(*report);
   live_step_ = std::move(report);
   if (!live_timer_->isActive()) live_timer_->start();

@@ -9,6 +9,7 @@
 
 #include "archscope/gguf.h"
 #include "archscope/model_writer.h"
+#include "cache_chart_view.h"
 #include "chat_panel.h"
 #include "compare_view.h"
 #include "main_window.h"
@@ -90,6 +91,7 @@ TEST(Chat, TokensStreamIntoTheTranscriptAndTheViewsFollow) {
   EXPECT_EQ(w.context(), uint64_t(stats.position));
   EXPECT_EQ(w.plan().context, uint64_t(stats.position));
   EXPECT_EQ(w.performanceView()->layerMilliseconds().size(), w.model()->layers.size());
+  EXPECT_EQ(w.cacheView()->measuredCount(), size_t(steps.size()));  // one measured point per report
   EXPECT_TRUE(w.performanceView()->summaryText().contains("tok/s"));
   EXPECT_TRUE(w.headerText().contains("vulkan") || w.headerText().contains("cpu")) << w.headerText().toStdString();
 
