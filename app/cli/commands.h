@@ -22,5 +22,6 @@ Command add_bench_command(CLI::App& app);
 Command add_run_command(CLI::App& app);
 Command add_chat_command(CLI::App& app);
 Command add_make_model_command(CLI::App& app);
+Command add_tokenize_command(CLI::App& app);
 
 }  // namespace archscope::cli

@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
       archscope::cli::add_run_command(app),
       archscope::cli::add_chat_command(app),
       archscope::cli::add_make_model_command(app),
+      archscope::cli::add_tokenize_command(app),
   };
 
   try {

@@ -45,6 +45,7 @@
 #include "layer_details.h"
 #include "layer_diagram_view.h"
 #include "palette.h"
+#include "mhc_view.h"
 #include "performance_view.h"
 #include "routing_view.h"
 #include "sharing_map_view.h"
@@ -361,6 +362,8 @@ QWidget* MainWindow::buildTabs() {
   tabs_->addTab(compare_, "Compare");
   routing_ = new RoutingView(tabs_);
   tabs_->addTab(routing_, "Routing");
+  mhc_ = new MhcView(tabs_);
+  tabs_->addTab(mhc_, "mHC");
 
   connect(diagram_, &LayerDiagramView::layerClicked, this, &MainWindow::selectLayer);
   connect(sharing_, &SharingMapView::layerClicked, this, &MainWindow::selectLayer);
@@ -376,6 +379,7 @@ QWidget* MainWindow::buildTabs() {
   connect(chat_, &ChatPanel::replyFinished, performance_, &PerformanceView::setReply);
   connect(chat_, &ChatPanel::replyStarted, performance_, &PerformanceView::beginReply);
   connect(chat_, &ChatPanel::replyStarted, routing_, &RoutingView::beginReply);
+  connect(chat_, &ChatPanel::replyStarted, mhc_, &MhcView::beginReply);
   connect(chat_, &ChatPanel::replyFinished, this, &MainWindow::applyLiveStep);
   return page;
 }
@@ -488,6 +492,7 @@ void MainWindow::onSessionOpened(std::shared_ptr<const SessionInfo> info) {
   performance_->setSession(*session_);
   compare_->setSession(*session_);
   routing_->setModel(session_->spec);
+  mhc_->setModel(session_->spec);
   updateHeader();
   updateContextRange();
   emit sessionOpened();
@@ -507,6 +512,7 @@ void MainWindow::onStep(std::shared_ptr<const archscope::StepReport> report) {
   performance_->addStep(*report);
   cache_->addMeasured(uint64_t(report->position), report->cache_bytes, session_->cache_type);
   routing_->addStep(*report);
+  mhc_->addStep(*report);
   live_step_ = std::move(report);
   if (!live_timer_->isActive()) live_timer_->start();
 }
@@ -519,6 +525,7 @@ void MainWindow::applyLiveStep() {
   setContext(uint64_t(std::max(1, position)));
   performance_->refresh();
   routing_->refresh();
+  mhc_->refresh();
 }
 
 void MainWindow::onFailed(int, const QString& path, const QString& message) {
@@ -549,6 +556,8 @@ void MainWindow::onLoaded(int, std::shared_ptr<LoadedModel> model) {
   const bool moe = std::any_of(model_->spec.layers.begin(), model_->spec.layers.end(),
                                [](const LayerSpec& l) { return l.ffn.kind == FfnKind::Moe; });
   tabs_->setTabVisible(tabs_->indexOf(routing_), moe);
+  mhc_->setModel(model_->spec);
+  tabs_->setTabVisible(tabs_->indexOf(mhc_), model_->spec.hc_width > 0);
   pages_->setCurrentIndex(1);
   openSession();
   // The diagram gets the width its columns need (at most 60%: its head-budget bars shrink),

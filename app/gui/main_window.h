@@ -2,7 +2,7 @@
 // models; the bundled cards), drag and drop, a header naming the model, a context-length
 // control and cache-type combo that recompute the CachePlan for every view, six tabs
 // (Layers: diagram + details, KV sharing, Attention budget, Cache, Performance, Compare,
-// and Routing for mixture-of-experts models)
+// Routing for mixture-of-experts models, mHC for models with hyper-connections)
 // and the chat beside them. With no model loaded a welcome page offers the bundled cards.
 // Loading runs on a worker thread (ModelLoader) with progress and Cancel; a bad file shows
 // an inline error and keeps the previous model. A GGUF file is then opened in a
@@ -46,6 +46,7 @@ class CacheChartView;
 class ChatPanel;
 class CompareView;
 class LayerDetails;
+class MhcView;
 class PerformanceView;
 class RoutingView;
 class LayerDiagramView;
@@ -94,6 +95,7 @@ class MainWindow : public QMainWindow {
   PerformanceView* performanceView() const { return performance_; }
   CompareView* compareView() const { return compare_; }
   RoutingView* routingView() const { return routing_; }
+  MhcView* mhcView() const { return mhc_; }
   bool welcomeShown() const;
   // A session is open on the loaded GGUF file (the chat can run).
   bool running() const { return session_ != nullptr; }
@@ -179,6 +181,7 @@ class MainWindow : public QMainWindow {
   PerformanceView* performance_ = nullptr;
   CompareView* compare_ = nullptr;
   RoutingView* routing_ = nullptr;
+  MhcView* mhc_ = nullptr;
   ChatPanel* chat_ = nullptr;
   QLabel* status_ = nullptr;
   QMenu* recent_menu_ = nullptr;

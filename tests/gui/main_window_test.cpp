@@ -61,7 +61,7 @@ TEST(MainWindow, OpensTheE2BCardFromTheCommandLine) {
   EXPECT_TRUE(header.contains("bf16")) << header.toStdString();
   EXPECT_TRUE(header.contains("card")) << header.toStdString();
   EXPECT_TRUE(header.contains("analytic (no weights)")) << header.toStdString();
-  ASSERT_EQ(w.tabs()->count(), 7);
+  ASSERT_EQ(w.tabs()->count(), 8);
   EXPECT_EQ(w.tabs()->tabText(0), "Layers");
   EXPECT_EQ(w.tabs()->tabText(1), "KV sharing");
   EXPECT_EQ(w.tabs()->tabText(2), "Attention budget");
@@ -70,6 +70,8 @@ TEST(MainWindow, OpensTheE2BCardFromTheCommandLine) {
   EXPECT_EQ(w.tabs()->tabText(5), "Compare");
   EXPECT_EQ(w.tabs()->tabText(6), "Routing");
   EXPECT_FALSE(w.tabs()->isTabVisible(6));  // E2B has no experts
+  EXPECT_EQ(w.tabs()->tabText(7), "mHC");
+  EXPECT_FALSE(w.tabs()->isTabVisible(7));  // nor hyper-connections
   EXPECT_FALSE(w.running());  // a card has no weights to run
   EXPECT_EQ(w.context(), 131072u);
   EXPECT_EQ(w.plan().context, 131072u);

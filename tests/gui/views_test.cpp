@@ -20,6 +20,7 @@
 #include "archscope/model_loader.h"
 #include "layer_details.h"
 #include "layer_diagram_view.h"
+#include "mhc_view.h"
 #include "routing_view.h"
 #include "sharing_map_view.h"
 
@@ -296,6 +297,56 @@ TEST(RoutingView, CountsTheExpertsOfEachStep) {
   view.beginReply();
   EXPECT_EQ(view.count(1, 7), 0);
   EXPECT_EQ(view.tokensSeen(), 0);
+}
+
+}  // namespace
+}  // namespace archscope::gui
+
+namespace archscope::gui {
+namespace {
+
+// mHC: the DeepSeek V4 Flash card has 4 streams; StepReports with mixes fill the panels
+// and the scrubber replays earlier tokens.
+TEST(MhcView, ShowsEachTokensMixesAndReplaysThem) {
+  const ModelSpec spec = load_card("deepseek-v4-flash.json").spec;
+  ASSERT_EQ(spec.hc_width, 4);
+  MhcView view;
+  view.setModel(spec);
+  EXPECT_TRUE(view.summaryText().contains("<b>4</b> residual streams")) << view.summaryText().toStdString();
+  EXPECT_EQ(view.mix(0, 0), nullptr);
+  auto report = [&](float diagonal) {
+    StepReport r;
+    r.layers.resize(spec.layers.size());
+    for (LayerStep& l : r.layers) {
+      for (int site = 0; site < 2; ++site) {
+        HyperConnectionMix m;
+        m.streams = 4;
+        const float off = (1.0f - diagonal) / 3.0f;  // doubly stochastic
+        for (int i = 0; i < 16; ++i) m.residual.push_back(i % 5 == 0 ? diagonal : off);
+        m.pre = {0.1f, 0.2f, 0.3f, 0.4f};
+        m.post = {1.0f, 0.5f, 1.5f, 2.0f};
+        l.hyper.push_back(m);
+      }
+    }
+    return r;
+  };
+  view.addStep(report(0.7f));
+  view.addStep(report(0.4f));
+  StepReport plain;  // a token without mixes (e.g. a prefill of another model) is not recorded
+  plain.layers.resize(spec.layers.size());
+  view.addStep(plain);
+  view.refresh();
+  EXPECT_EQ(view.tokenCount(), 2);
+  EXPECT_EQ(view.token(), 1);
+  ASSERT_NE(view.mix(3, 1), nullptr);
+  EXPECT_FLOAT_EQ(view.mix(3, 1)->residual[0], 0.4f);
+  view.setToken(0);
+  EXPECT_FLOAT_EQ(view.mix(3, 1)->residual[0], 0.7f);
+  view.resize(1200, 800);
+  EXPECT_FALSE(view.grab().isNull());
+  view.beginReply();
+  EXPECT_EQ(view.tokenCount(), 0);
+  EXPECT_EQ(view.mix(3, 1), nullptr);
 }
 
 }  // namespace

@@ -33,6 +33,15 @@ struct LayerTime {
   double milliseconds = 0.0;
 };
 
+// One manifold-constrained hyper-connection site (mHC, DeepSeek V4): how the n residual
+// streams mix around a sublayer for the newest token.
+struct HyperConnectionMix {
+  int streams = 0;              // n
+  std::vector<float> residual;  // n x n row-major: output stream i takes residual[i*n+j] of stream j
+  std::vector<float> pre;       // n: weights that read the sublayer's input from the streams
+  std::vector<float> post;      // n: weights that add the sublayer's output to each stream
+};
+
 // What one layer did in the last step, for the live views.
 struct LayerStep {
   int layer = 0;
@@ -42,6 +51,7 @@ struct LayerStep {
   double milliseconds = 0.0;   // time of its ops in the step (0 when the backend does not measure)
   std::vector<int> experts;    // experts routed for the newest token (MoE layers), best first
   std::vector<float> expert_weights;
+  std::vector<HyperConnectionMix> hyper;  // mHC sites (attention, then MoE); empty without mHC
 };
 
 // What the last feed did: one per decoded token (or prefill call).
