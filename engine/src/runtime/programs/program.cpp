@@ -1,5 +1,7 @@
 #include "runtime/programs/program.h"
 
+#include <cmath>
+
 #include "archscope/error.h"
 
 namespace archscope {
@@ -7,6 +9,7 @@ namespace archscope {
 Graph build_step_graph(const ProgramInputs& in) {
   const std::string& arch = in.spec.architecture;
   if (arch == "llama" || arch == "qwen3") return build_llama_graph(in);
+  if (arch == "laguna") return build_laguna_graph(in);
   throw Error("running " + arch + " models is not supported yet (inspect works)");
 }
 
@@ -24,7 +27,10 @@ reference::RopeParams rope_params(const RopeSpec& rope) {
   }
   if (rope.scaling == RopeScaling::Yarn) {
     p.ext_factor = 1.0f;  // llama.cpp: yarn_ext_factor defaults to 1 for YaRN models
-    p.attn_factor = rope.attn_factor > 0.0 ? static_cast<float>(rope.attn_factor) : 1.0f;
+    // ggml's rope multiplies cos/sin by attn_factor * (1 + 0.1 ln factor); llama.cpp divides
+    // its attn_factor by that, so the net magnitude is the spec's (default: that very factor).
+    const double ggml_mscale = 1.0 + 0.1 * std::log(rope.factor);
+    p.attn_factor = rope.attn_factor > 0.0 ? static_cast<float>(rope.attn_factor / ggml_mscale) : 1.0f;
   }
   return p;
 }

@@ -3,6 +3,7 @@
 // every backend.
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "archscope/model_spec.h"
@@ -26,5 +27,11 @@ reference::RopeParams rope_params(const RopeSpec& rope);
 
 // Programs, one per family (programs/<family>_program.cpp).
 Graph build_llama_graph(const ProgramInputs& in);
+Graph build_laguna_graph(const ProgramInputs& in);
+
+// MoE layers leave their routing (Op Route: top-k ids, then weights) in a tensor of this
+// name, one per layer, for the StepReport.
+std::string route_tensor_name(int layer);
+reference::RouterScoreFn router_score_fn(RouterScore score);
 
 }  // namespace archscope

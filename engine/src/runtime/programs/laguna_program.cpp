@@ -1,0 +1,165 @@
+// Laguna (XS.2), one step (T tokens); query heads Hq differ per layer (fewer on global layers):
+//   x = E[tokens]                                                       [T, d]
+//   per layer: h = RMSNorm(x)
+//              q, k, v = Wq h, Wk h, Wv h                               [T, Hq*dk], [T, Hkv*dk], [T, Hkv*dv]
+//              g = softplus(Wg h)                                       [T, Hq] per head, or [T, Hq*dv] per element
+//              RMSNorm per q and k head; RoPE: global layers YaRN over the first rotary dims,
+//              sliding layers plain RoPE over the whole head; cache <- k, v
+//              x += Wo (g * attention(q, cache, window))                [T, d]
+//              h = RMSNorm(x)
+//              dense lead layers: x += Wdown (silu(Wgate h) * Wup h)
+//              MoE layers:        r = route(Wr h): top-k experts by sigmoid score + bias,
+//                                     weights = chosen scores renormalised x routed scale
+//                                 x += sum_j r.weight_j Wdown_j (silu(Wgate_j h) * Wup_j h)   (only chosen j)
+//                                    + shared expert Wdown_s (silu(Wgate_s h) * Wup_s h)
+//   logits = Wout RMSNorm(x[T-1])                                       [vocab]
+// Reference: llama.cpp src/models/laguna.cpp, build_moe_ffn in src/llama-graph.cpp.
+#include <cmath>
+#include <map>
+
+#include "archscope/error.h"
+#include "runtime/programs/program.h"
+
+namespace archscope {
+
+reference::RouterScoreFn router_score_fn(RouterScore score) {
+  switch (score) {
+    case RouterScore::Softmax: return reference::RouterScoreFn::Softmax;
+    case RouterScore::Sigmoid: return reference::RouterScoreFn::Sigmoid;
+    case RouterScore::SqrtSoftplus: return reference::RouterScoreFn::SqrtSoftplus;
+  }
+  return reference::RouterScoreFn::Softmax;
+}
+
+std::string route_tensor_name(int layer) { return "blk." + std::to_string(layer) + ".ffn_route"; }
+
+Graph build_laguna_graph(const ProgramInputs& in) {
+  const ModelSpec& spec = in.spec;
+  const ModelWeights& w = in.weights;
+  const float eps = static_cast<float>(spec.rms_eps);
+  Graph g;
+  g.max_tokens = in.max_tokens;
+
+  // Activations of one width are shared by the layers that have it (global and sliding
+  // layers have different query widths, so they get different tensors).
+  std::map<std::pair<std::string, int64_t>, int> shared;
+  auto tensor = [&](const std::string& name, int64_t cols) {
+    auto [it, added] = shared.try_emplace({name, cols}, -1);
+    if (added) it->second = g.add_tensor(name + "." + std::to_string(cols), cols);
+    return it->second;
+  };
+  auto op = [&](OpKind kind, int out, int a, int b = -1, int weight = -1, int layer = -1) -> Op& {
+    Op o;
+    o.kind = kind;
+    o.out = out;
+    o.a = a;
+    o.b = b;
+    o.weight = weight;
+    o.layer = layer;
+    g.ops.push_back(o);
+    return g.ops.back();
+  };
+  // out = Wdown (silu(Wgate h) * Wup h) for one dense MLP or shared expert.
+  auto gated_mlp = [&](int h, int out, const std::string& suffix, int width, int il) {
+    const int gate = tensor("ffn_gate" + suffix, width), up = tensor("ffn_up" + suffix, width);
+    op(OpKind::MatMul, gate, h, -1, w.get(il, "ffn_gate" + suffix), il);
+    op(OpKind::MatMul, up, h, -1, w.get(il, "ffn_up" + suffix), il);
+    op(OpKind::Glu, gate, gate, up, -1, il).activation = Activation::Silu;
+    op(OpKind::MatMul, out, gate, -1, w.get(il, "ffn_down" + suffix), il);
+  };
+
+  const int x = g.add_tensor("x", spec.hidden);
+  const int h = g.add_tensor("h", spec.hidden);
+  const int o = g.add_tensor("attn_out", spec.hidden);
+  const int down = g.add_tensor("ffn_down", spec.hidden);
+
+  op(OpKind::GetRows, x, -1, -1, w.get("token_embd"));
+  for (const LayerSpec& l : spec.layers) {
+    const int il = l.index;
+    const int q = tensor("q", int64_t(l.q_heads) * l.head_dim_k);
+    const int k = tensor("k", int64_t(l.kv_heads) * l.head_dim_k);
+    const int v = tensor("v", int64_t(l.kv_heads) * l.head_dim_v);
+    const int att = tensor("attention", int64_t(l.q_heads) * l.head_dim_v);
+    const int gate = tensor("attn_gate", l.attn_gate_per_head ? l.q_heads : int64_t(l.q_heads) * l.head_dim_v);
+
+    op(OpKind::RmsNorm, h, x, -1, w.get(il, "attn_norm"), il).eps = eps;
+    op(OpKind::MatMul, q, h, -1, w.get(il, "attn_q"), il);
+    op(OpKind::MatMul, k, h, -1, w.get(il, "attn_k"), il);
+    op(OpKind::MatMul, v, h, -1, w.get(il, "attn_v"), il);
+    op(OpKind::MatMul, gate, h, -1, w.get(il, "attn_gate"), il);  // from the attention input, as in HF
+    op(OpKind::Softplus, gate, gate, -1, -1, il);
+    for (auto [t, norm] : {std::pair{q, "attn_q_norm"}, std::pair{k, "attn_k_norm"}}) {
+      Op& n = op(OpKind::RmsNorm, t, t, -1, w.get(il, norm), il);
+      n.eps = eps;
+      n.group = l.head_dim_k;
+    }
+    for (auto [t, heads] : {std::pair{q, l.q_heads}, std::pair{k, l.kv_heads}}) {
+      Op& r = op(OpKind::Rope, t, t, -1, -1, il);
+      r.heads = heads;
+      r.head_dim = l.head_dim_k;
+      r.rope = rope_params(l.rope);  // sliding layers: no scaling, so plain RoPE
+    }
+    Op& store = op(OpKind::StoreKv, -1, k, v, -1, il);
+    store.cache = in.cache_of_layer[il];
+    Op& a = op(OpKind::Attention, att, q, -1, -1, il);
+    a.cache = in.cache_of_layer[il];
+    a.attention.q_heads = l.q_heads;
+    a.attention.kv_heads = l.kv_heads;
+    a.attention.head_dim_k = l.head_dim_k;
+    a.attention.head_dim_v = l.head_dim_v;
+    a.attention.scale = 1.0f / std::sqrt(static_cast<float>(l.head_dim_k));
+    a.attention.window = l.window;
+    if (l.kept_q_heads > 0 && l.kept_q_heads < l.q_heads) {  // what-if: dropped heads contribute nothing
+      Op& keep = op(OpKind::KeepHeads, att, att, -1, -1, il);
+      keep.group = l.head_dim_v;
+      keep.heads = l.q_heads / l.kv_heads;
+      keep.kept_heads = l.kept_q_heads / l.kv_heads;
+    }
+    op(l.attn_gate_per_head ? OpKind::MulGrouped : OpKind::Mul, att, att, gate, -1, il);
+    op(OpKind::MatMul, o, att, -1, w.get(il, "attn_output"), il);
+    op(OpKind::Add, x, x, o, -1, il);
+
+    op(OpKind::RmsNorm, h, x, -1, w.get(il, "ffn_norm"), il).eps = eps;
+    const FfnSpec& f = l.ffn;
+    if (f.kind == FfnKind::Dense) {
+      gated_mlp(h, down, "", f.dense_width, il);
+      op(OpKind::Add, x, x, down, -1, il);
+      continue;
+    }
+    const int kk = f.active_experts;
+    const int logits = tensor("ffn_router", f.experts);
+    const int route = g.add_tensor(route_tensor_name(il), 2 * int64_t(kk));  // per layer: read by the StepReport
+    const int exp_gate = tensor("ffn_gate_exps", int64_t(kk) * f.expert_width);
+    const int exp_up = tensor("ffn_up_exps", int64_t(kk) * f.expert_width);
+    const int exp_down = tensor("ffn_down_exps", int64_t(kk) * spec.hidden);
+    op(OpKind::MatMul, logits, h, -1, w.get(il, "ffn_gate_inp"), il);
+    Op& r = op(OpKind::Route, route, logits, -1, f.expert_bias ? w.get(il, "exp_probs_b.bias") : -1, il);
+    r.route.score = router_score_fn(f.router_score);
+    r.route.experts = f.experts;
+    r.route.top_k = kk;
+    r.route.normalize = f.normalize_weights;
+    r.route.scale = static_cast<float>(f.routed_scale);
+    op(OpKind::MoeMatMul, exp_gate, h, route, w.get(il, "ffn_gate_exps"), il);
+    op(OpKind::MoeMatMul, exp_up, h, route, w.get(il, "ffn_up_exps"), il);
+    op(OpKind::Glu, exp_gate, exp_gate, exp_up, -1, il).activation = Activation::Silu;
+    op(OpKind::MoeMatMul, exp_down, exp_gate, route, w.get(il, "ffn_down_exps"), il);
+    op(OpKind::MoeSum, down, exp_down, route, -1, il);
+    if (f.shared_experts > 0) {  // (routed + shared) + x, in llama.cpp's order
+      const int shared_out = tensor("ffn_shexp_out", spec.hidden);
+      gated_mlp(h, shared_out, "_shexp", f.shared_width, il);
+      op(OpKind::Add, down, down, shared_out, -1, il);
+    }
+    op(OpKind::Add, x, x, down, -1, il);
+  }
+
+  const int last = g.add_tensor("last", spec.hidden, false);
+  const int last_norm = g.add_tensor("last_norm", spec.hidden, false);
+  g.logits = g.add_tensor("logits", spec.vocab, false);
+  op(OpKind::LastRow, last, x);
+  op(OpKind::RmsNorm, last_norm, last, -1, w.get("output_norm")).eps = eps;
+  const int head = w.find("output") >= 0 ? w.get("output") : w.get("token_embd");
+  op(OpKind::MatMul, g.logits, last_norm, -1, head);
+  return g;
+}
+
+}  // namespace archscope
