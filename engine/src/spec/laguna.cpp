@@ -253,6 +253,10 @@ void laguna_from_config(const ConfigReader& config, ModelSpec& spec) {
   check("sliding_window", window, 1 << 30);
   check("intermediate_size", dense_width, 1 << 24);
   check("num_experts", experts, 65536);
+  if (used > experts) {
+    config.fail("\"num_experts_per_tok\" (" + std::to_string(used) + ") is larger than \"num_experts\" (" +
+                std::to_string(experts) + ")");
+  }
   check("num_experts_per_tok", used, experts);
   check("moe_intermediate_size", expert_width, 1 << 24);
   if (shared_width < 0 || shared_width > (1 << 24)) config.fail("\"shared_expert_intermediate_size\" is out of range");
