@@ -211,9 +211,9 @@ TEST(LagunaToggles, WindowAndAllGlobalChangeTheSlidingLayers) {
   EXPECT_EQ(logits_with(path, {{"window", "8"}}), base);
 }
 
-// Copies a GGUF file, rewriting tensors through `edit` (f32 data).
+// Copies a GGUF file, rewriting tensors (f32 data and shape) through `edit`.
 void copy_with(const std::string& from, const std::string& to,
-               const std::function<void(const std::string&, const std::vector<uint64_t>&, std::vector<float>&)>& edit) {
+               const std::function<void(const std::string&, std::vector<uint64_t>&, std::vector<float>&)>& edit) {
   GgufFile file = GgufFile::open(from);
   GgufWriter copy;
   for (const auto& [key, value] : file.metadata()) {
@@ -223,12 +223,41 @@ void copy_with(const std::string& from, const std::string& to,
     ASSERT_EQ(t.type, GgmlType::F32) << t.name;
     std::vector<float> values(t.bytes / sizeof(float));
     std::memcpy(values.data(), t.data, t.bytes);
-    edit(t.name, t.shape, values);
-    std::vector<uint8_t> bytes(t.bytes);
-    std::memcpy(bytes.data(), values.data(), t.bytes);
-    copy.add_tensor(t.name, t.shape, t.type, bytes);
+    std::vector<uint64_t> shape = t.shape;
+    edit(t.name, shape, values);
+    std::vector<uint8_t> bytes(values.size() * sizeof(float));
+    std::memcpy(bytes.data(), values.data(), bytes.size());
+    copy.add_tensor(t.name, shape, t.type, bytes);
   }
   copy.write(to);
+}
+
+// A per-element output gate (Laguna M.1's layout: one gate per attention output value)
+// whose rows repeat each head's per-head row is the per-head model: the loader picks the
+// layout from the tensor's width and both backends compute the same.
+TEST(LagunaSession, PerElementGateOfRepeatedRowsIsThePerHeadGate) {
+  testing::TempDir dir;
+  const std::string path = tiny_laguna(dir, GgmlType::F32);
+  const int head_dim = 32;
+  copy_with(path, dir.file("per-element.gguf"), [&](const std::string& name, std::vector<uint64_t>& shape, std::vector<float>& v) {
+    if (name.find(".attn_gate.weight") == std::string::npos) return;
+    const uint64_t cols = shape[0], heads = shape[1];
+    std::vector<float> wide;
+    for (uint64_t h = 0; h < heads; ++h) {
+      for (int i = 0; i < head_dim; ++i) wide.insert(wide.end(), v.begin() + h * cols, v.begin() + (h + 1) * cols);
+    }
+    v = std::move(wide);
+    shape[1] = heads * head_dim;
+  });
+  std::unique_ptr<Session> cpu = open(dir.file("per-element.gguf"), "cpu");
+  std::unique_ptr<Session> gpu = open(dir.file("per-element.gguf"), "vulkan");
+  ASSERT_TRUE(cpu && gpu);
+  for (const LayerSpec& l : cpu->spec().layers) EXPECT_FALSE(l.attn_gate_per_head) << "layer " << l.index;
+  Result<std::vector<float>> a = cpu->feed(kPrompt), b = gpu->feed(kPrompt);
+  ASSERT_TRUE(a && b);
+  const std::vector<float> per_head = logits_with(path, {});
+  EXPECT_LT(largest_difference(*a, per_head), 1e-5f);
+  EXPECT_LT(largest_difference(*b, per_head), 1e-3f);
 }
 
 // Dropping query heads: keeping a layer's own count changes nothing; keeping fewer is
@@ -244,7 +273,7 @@ TEST(LagunaToggles, DroppedHeadsAreTheHeadsWithoutOutputColumns) {
   const std::vector<float> equalised = logits_with(path, {{"sliding_heads", "4"}});
   EXPECT_GT(largest_difference(base, equalised), 1e-3f);
   const int head_dim = 32;
-  copy_with(path, dir.file("zeroed.gguf"), [&](const std::string& name, const std::vector<uint64_t>& shape, std::vector<float>& v) {
+  copy_with(path, dir.file("zeroed.gguf"), [&](const std::string& name, std::vector<uint64_t>& shape, std::vector<float>& v) {
     for (const char* layer : {"blk.1.", "blk.2.", "blk.3."}) {
       if (name != std::string(layer) + "attn_output.weight") continue;
       for (uint64_t row = 0; row < shape[1]; ++row) {
