@@ -8,30 +8,16 @@
 //              x += Wo (g * attention(q, cache, window))                [T, d]
 //              h = RMSNorm(x)
 //              dense lead layers: x += Wdown (silu(Wgate h) * Wup h)
-//              MoE layers:        r = route(Wr h): top-k experts by sigmoid score + bias,
-//                                     weights = chosen scores renormalised x routed scale
-//                                 x += sum_j r.weight_j Wdown_j (silu(Wgate_j h) * Wup_j h)   (only chosen j)
-//                                    + shared expert Wdown_s (silu(Wgate_s h) * Wup_s h)
+//              MoE layers:        x += routed experts(h)               (top-k by sigmoid score + bias,
+//                                                                        weights renormalised x routed scale)
+//                                      + Wdown_s (silu(Wgate_s h) * Wup_s h)   (the shared expert)
 //   logits = Wout RMSNorm(x[T-1])                                       [vocab]
 // Reference: llama.cpp src/models/laguna.cpp, build_moe_ffn in src/llama-graph.cpp.
 #include <cmath>
-#include <map>
 
-#include "archscope/error.h"
 #include "runtime/programs/program.h"
 
 namespace archscope {
-
-reference::RouterScoreFn router_score_fn(RouterScore score) {
-  switch (score) {
-    case RouterScore::Softmax: return reference::RouterScoreFn::Softmax;
-    case RouterScore::Sigmoid: return reference::RouterScoreFn::Sigmoid;
-    case RouterScore::SqrtSoftplus: return reference::RouterScoreFn::SqrtSoftplus;
-  }
-  return reference::RouterScoreFn::Softmax;
-}
-
-std::string route_tensor_name(int layer) { return "blk." + std::to_string(layer) + ".ffn_route"; }
 
 Graph build_laguna_graph(const ProgramInputs& in) {
   const ModelSpec& spec = in.spec;
@@ -39,29 +25,13 @@ Graph build_laguna_graph(const ProgramInputs& in) {
   const float eps = static_cast<float>(spec.rms_eps);
   Graph g;
   g.max_tokens = in.max_tokens;
-
-  // Activations of one width are shared by the layers that have it (global and sliding
-  // layers have different query widths, so they get different tensors).
-  std::map<std::pair<std::string, int64_t>, int> shared;
-  auto tensor = [&](const std::string& name, int64_t cols) {
-    auto [it, added] = shared.try_emplace({name, cols}, -1);
-    if (added) it->second = g.add_tensor(name + "." + std::to_string(cols), cols);
-    return it->second;
-  };
+  TensorPool pool(g);
   auto op = [&](OpKind kind, int out, int a, int b = -1, int weight = -1, int layer = -1) -> Op& {
-    Op o;
-    o.kind = kind;
-    o.out = out;
-    o.a = a;
-    o.b = b;
-    o.weight = weight;
-    o.layer = layer;
-    g.ops.push_back(o);
-    return g.ops.back();
+    return add_op(g, kind, out, a, b, weight, layer);
   };
-  // out = Wdown (silu(Wgate h) * Wup h) for one dense MLP or shared expert.
+  // out = Wdown (silu(Wgate h) * Wup h): the dense MLP, or the shared expert (suffix _shexp).
   auto gated_mlp = [&](int h, int out, const std::string& suffix, int width, int il) {
-    const int gate = tensor("ffn_gate" + suffix, width), up = tensor("ffn_up" + suffix, width);
+    const int gate = pool.get("ffn_gate" + suffix, width), up = pool.get("ffn_up" + suffix, width);
     op(OpKind::MatMul, gate, h, -1, w.get(il, "ffn_gate" + suffix), il);
     op(OpKind::MatMul, up, h, -1, w.get(il, "ffn_up" + suffix), il);
     op(OpKind::Glu, gate, gate, up, -1, il).activation = Activation::Silu;
@@ -76,11 +46,11 @@ Graph build_laguna_graph(const ProgramInputs& in) {
   op(OpKind::GetRows, x, -1, -1, w.get("token_embd"));
   for (const LayerSpec& l : spec.layers) {
     const int il = l.index;
-    const int q = tensor("q", int64_t(l.q_heads) * l.head_dim_k);
-    const int k = tensor("k", int64_t(l.kv_heads) * l.head_dim_k);
-    const int v = tensor("v", int64_t(l.kv_heads) * l.head_dim_v);
-    const int att = tensor("attention", int64_t(l.q_heads) * l.head_dim_v);
-    const int gate = tensor("attn_gate", l.attn_gate_per_head ? l.q_heads : int64_t(l.q_heads) * l.head_dim_v);
+    const int q = pool.get("q", int64_t(l.q_heads) * l.head_dim_k);
+    const int k = pool.get("k", int64_t(l.kv_heads) * l.head_dim_k);
+    const int v = pool.get("v", int64_t(l.kv_heads) * l.head_dim_v);
+    const int att = pool.get("attention", int64_t(l.q_heads) * l.head_dim_v);
+    const int gate = pool.get("attn_gate", l.attn_gate_per_head ? l.q_heads : int64_t(l.q_heads) * l.head_dim_v);
 
     op(OpKind::RmsNorm, h, x, -1, w.get(il, "attn_norm"), il).eps = eps;
     op(OpKind::MatMul, q, h, -1, w.get(il, "attn_q"), il);
@@ -120,34 +90,15 @@ Graph build_laguna_graph(const ProgramInputs& in) {
     op(OpKind::Add, x, x, o, -1, il);
 
     op(OpKind::RmsNorm, h, x, -1, w.get(il, "ffn_norm"), il).eps = eps;
-    const FfnSpec& f = l.ffn;
-    if (f.kind == FfnKind::Dense) {
-      gated_mlp(h, down, "", f.dense_width, il);
-      op(OpKind::Add, x, x, down, -1, il);
-      continue;
-    }
-    const int kk = f.active_experts;
-    const int logits = tensor("ffn_router", f.experts);
-    const int route = g.add_tensor(route_tensor_name(il), 2 * int64_t(kk));  // per layer: read by the StepReport
-    const int exp_gate = tensor("ffn_gate_exps", int64_t(kk) * f.expert_width);
-    const int exp_up = tensor("ffn_up_exps", int64_t(kk) * f.expert_width);
-    const int exp_down = tensor("ffn_down_exps", int64_t(kk) * spec.hidden);
-    op(OpKind::MatMul, logits, h, -1, w.get(il, "ffn_gate_inp"), il);
-    Op& r = op(OpKind::Route, route, logits, -1, f.expert_bias ? w.get(il, "exp_probs_b.bias") : -1, il);
-    r.route.score = router_score_fn(f.router_score);
-    r.route.experts = f.experts;
-    r.route.top_k = kk;
-    r.route.normalize = f.normalize_weights;
-    r.route.scale = static_cast<float>(f.routed_scale);
-    op(OpKind::MoeMatMul, exp_gate, h, route, w.get(il, "ffn_gate_exps"), il);
-    op(OpKind::MoeMatMul, exp_up, h, route, w.get(il, "ffn_up_exps"), il);
-    op(OpKind::Glu, exp_gate, exp_gate, exp_up, -1, il).activation = Activation::Silu;
-    op(OpKind::MoeMatMul, exp_down, exp_gate, route, w.get(il, "ffn_down_exps"), il);
-    op(OpKind::MoeSum, down, exp_down, route, -1, il);
-    if (f.shared_experts > 0) {  // (routed + shared) + x, in llama.cpp's order
-      const int shared_out = tensor("ffn_shexp_out", spec.hidden);
-      gated_mlp(h, shared_out, "_shexp", f.shared_width, il);
-      op(OpKind::Add, down, down, shared_out, -1, il);
+    if (l.ffn.kind == FfnKind::Dense) {
+      gated_mlp(h, down, "", l.ffn.dense_width, il);
+    } else {
+      add_routed_experts(g, pool, w, l, spec.hidden, h, down);
+      if (l.ffn.shared_experts > 0) {  // (routed + shared) + x, in llama.cpp's order
+        const int shared_out = pool.get("ffn_shexp_out", spec.hidden);
+        gated_mlp(h, shared_out, "_shexp", l.ffn.shared_width, il);
+        op(OpKind::Add, down, down, shared_out, -1, il);
+      }
     }
     op(OpKind::Add, x, x, down, -1, il);
   }
