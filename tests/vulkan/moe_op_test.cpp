@@ -70,13 +70,15 @@ class MoeOpTest : public VulkanOpTest {
  protected:
   // A small MoE FFN: route, gate and up experts from a shared input, SwiGLU, down experts
   // from per-choice inputs, weighted sum.
-  void moe_ffn_case(GgmlType type, const VulkanBackendOptions& options, double tolerance);
+  // max_tokens 9 records the prefill shader (a work group per expert), 1 the decode one (a
+  // work group per chosen expert).
+  void moe_ffn_case(GgmlType type, int max_tokens, const VulkanBackendOptions& options, double tolerance);
 };
 
-void MoeOpTest::moe_ffn_case(GgmlType type, const VulkanBackendOptions& options, double tolerance) {
+void MoeOpTest::moe_ffn_case(GgmlType type, int max_tokens, const VulkanBackendOptions& options, double tolerance) {
   TestModel m;
   Graph g;
-  g.max_tokens = 9;
+  g.max_tokens = max_tokens;
   const int d = 64, width = 32, experts = 8, top_k = 3;
   const int x = add_input(g, m, "x", d, 5);
   const int logits = add_op(g, make_op(OpKind::MatMul, g.add_tensor("logits", experts), x, -1,
@@ -96,14 +98,18 @@ void MoeOpTest::moe_ffn_case(GgmlType type, const VulkanBackendOptions& options,
                                      m.add_weight("down_exps", type, width, d, 10, 0.2f, experts)));
   const int sum = add_op(g, make_op(OpKind::MoeSum, g.add_tensor("sum", d), down, r));
   g.logits = add_op(g, make_op(OpKind::LastRow, g.add_tensor("last", d, false), sum));
-  expect_agree(m, g, {prefill_step(0, 9), prefill_step(9, 1), prefill_step(10, 2), prefill_step(12, 1)},
-                    {r, gate, up, down, sum}, tolerance, options);
+  const std::vector<Step> steps = max_tokens > 1
+                                      ? std::vector<Step>{prefill_step(0, 9), prefill_step(9, 1), prefill_step(10, 2)}
+                                      : decode_steps(0, 6);
+  expect_agree(m, g, steps, {r, gate, up, down, sum}, tolerance, options);
 }
 
 TEST_F(MoeOpTest, MoeFfnMatchesReference) {
-  for (GgmlType type : {GgmlType::F32, GgmlType::F16, GgmlType::Q8_0}) {
-    SCOPED_TRACE(type_name(type));
-    moe_ffn_case(type, {}, 1e-4);
+  for (int max_tokens : {1, 9}) {
+    for (GgmlType type : {GgmlType::F32, GgmlType::F16, GgmlType::Q8_0}) {
+      SCOPED_TRACE(std::string(type_name(type)) + ", max_tokens " + std::to_string(max_tokens));
+      moe_ffn_case(type, max_tokens, {}, 1e-4);
+    }
   }
 }
 
@@ -112,7 +118,10 @@ TEST_F(MoeOpTest, MoeFfnWithExpertsSplitOverBindings) {
   // of 256 bytes, are bound in pieces of 31 rows, so experts straddle pieces.
   VulkanBackendOptions options;
   options.max_binding_bytes = 8192;
-  moe_ffn_case(GgmlType::F32, options, 1e-4);
+  for (int max_tokens : {1, 9}) {
+    SCOPED_TRACE("max_tokens " + std::to_string(max_tokens));
+    moe_ffn_case(GgmlType::F32, max_tokens, options, 1e-4);
+  }
 }
 
 }  // namespace

@@ -269,6 +269,7 @@ class VulkanBackend final : public Backend {
       d.type = w.type;
       d.cols = w.cols;
       d.rows = w.rows;
+      d.experts = w.experts;
       d.row_bytes = w.row_bytes;
       slices.emplace_back();
       const int64_t total = w.rows * w.experts;

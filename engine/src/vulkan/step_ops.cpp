@@ -288,20 +288,27 @@ void StepRecorder::route(const DeviceTensor& logits, std::optional<BufferRange> 
 void StepRecorder::moe_matmul(const DeviceWeight& w, const DeviceTensor& a, const DeviceTensor& route,
                               const DeviceTensor& out) {
   constexpr uint32_t kMoeRows = 8;  // ROWS of matmul_moe.comp
+  // Decode: a work group per chosen (token, expert); prefill (more tokens than
+  // matmul_vec takes): a work group per expert over its tokens, so each expert's rows are
+  // fetched once per step (matmul_moe.comp, BY_EXPERT).
+  constexpr uint32_t kPerChoiceTokens = 8;
   const uint32_t top_k = u32(route.cols / 2);
-  if (uint64_t(rows(a)) * top_k > 65535) {
-    throw Error("an expert matmul over " + std::to_string(rows(a)) + " tokens x " + std::to_string(top_k) +
-                " experts exceeds one dispatch; use a smaller batch");
+  const int64_t experts = w.experts;
+  const bool by_expert = rows(a) > kPerChoiceTokens;
+  const uint64_t groups_y = by_expert ? uint64_t(experts) : uint64_t(rows(a)) * top_k;
+  if (groups_y > 65535) {
+    throw Error("an expert matmul over " + std::to_string(rows(a)) + " tokens x " + std::to_string(top_k) + " of " +
+                std::to_string(experts) + " experts exceeds one dispatch; use a smaller batch");
   }
   struct {
     uint32_t cols, row_bytes, rows, first_row, piece_rows, top_k, shared_input, per_token;
   } push;
-  const ComputePipeline& shader = pipelines_.get("matmul_moe", 5, sizeof push, {type_id(w.type)});
+  const ComputePipeline& shader = pipelines_.get("matmul_moe", 5, sizeof push, {type_id(w.type), by_expert ? 1u : 0u});
   for (const DeviceWeight::Piece& piece : w.pieces) {
     push = {u32(w.cols), u32(w.row_bytes),       u32(w.rows),   u32(piece.first_row),
             u32(piece.rows), top_k, a.cols == w.cols ? 1u : 0u, a.per_token ? 1u : 0u};
     list_.dispatch(shader, {step_, piece.range, a.range, route.range, out.range}, push,
-                   GroupCount{ceil_div(w.rows, kMoeRows), rows(a) * top_k, 1});
+                   GroupCount{ceil_div(w.rows, kMoeRows), u32(groups_y), 1});
   }
 }
 

@@ -41,6 +41,7 @@ struct DeviceWeight {
   std::string name;
   GgmlType type = GgmlType::F32;
   int64_t cols = 0, rows = 0;  // rows of expert 0 (a 3D tensor stores experts x rows rows)
+  int64_t experts = 1;
   uint64_t row_bytes = 0;
   std::vector<Piece> pieces;
 };
