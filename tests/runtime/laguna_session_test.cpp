@@ -100,7 +100,7 @@ TEST(LagunaSession, PrefillBatchesAgreeWithDecode) {
 // within 1e-2 at every step, with the default f16 cache and prefill batches of 8. The
 // backends sum in different orders; a last-bit difference can round a cached key to the
 // next f16 and the gates and the 2.5x routed scale carry it on. Measured on lavapipe:
-// f32 8.5e-4, f16 4.3e-3, q8_0 2.5e-3.
+// f32 8.5e-4, f16 4.3e-3, bf16 2.7e-3, q8_0 2.5e-3, q4_0 1.1e-3.
 struct TypeCase {
   GgmlType type;
   float tolerance;  // largest logit difference allowed
@@ -134,7 +134,8 @@ TEST_P(LagunaVulkanAgrees, GreedySixtyFourTokens) {
 
 INSTANTIATE_TEST_SUITE_P(Types, LagunaVulkanAgrees,
                          ::testing::Values(TypeCase{GgmlType::F32, 1e-2f}, TypeCase{GgmlType::F16, 1e-2f},
-                                           TypeCase{GgmlType::Q8_0, 1e-2f}),
+                                           TypeCase{GgmlType::BF16, 1e-2f}, TypeCase{GgmlType::Q8_0, 1e-2f},
+                                           TypeCase{GgmlType::Q4_0, 1e-2f}),
                          [](const auto& info) { return std::string(ggml_type_info(info.param.type)->name); });
 
 // Each decoded token's report names, per MoE layer, the top-2 experts it was routed to
