@@ -44,18 +44,22 @@ struct RouteCase {
   reference::RouterScoreFn score;
   bool bias, normalize;
   float scale;
+  int experts = 37, top_k = 5;  // fewer experts than route.comp's 64 invocations, or more
 };
 
 TEST_F(VulkanOpTest, RouteMatchesReference) {
   for (const RouteCase& c : {RouteCase{reference::RouterScoreFn::Sigmoid, true, true, 2.5f},
                              RouteCase{reference::RouterScoreFn::Softmax, false, true, 1.0f},
                              RouteCase{reference::RouterScoreFn::Softmax, false, false, 1.0f},
-                             RouteCase{reference::RouterScoreFn::SqrtSoftplus, true, false, 1.5f}}) {
-    SCOPED_TRACE("score " + std::to_string(int(c.score)) + " bias " + std::to_string(c.bias));
+                             RouteCase{reference::RouterScoreFn::SqrtSoftplus, true, false, 1.5f},
+                             RouteCase{reference::RouterScoreFn::Sigmoid, true, true, 2.5f, 256, 8},
+                             RouteCase{reference::RouterScoreFn::Softmax, false, true, 1.0f, 200, 8}}) {
+    SCOPED_TRACE("score " + std::to_string(int(c.score)) + " bias " + std::to_string(c.bias) + " experts " +
+                 std::to_string(c.experts));
     TestModel m;
     Graph g;
     g.max_tokens = 7;
-    const int experts = 37, top_k = 5;
+    const int experts = c.experts, top_k = c.top_k;
     const int logits = add_input(g, m, "logits", experts, 3, 64, 3.0f);
     Op route = make_op(OpKind::Route, g.add_tensor("route", 2 * top_k), logits, -1,
                        c.bias ? m.add_weight("bias", GgmlType::F32, experts, 1, 4, 0.5f) : -1);
