@@ -5,6 +5,7 @@
 // several bindings) and MoeSum, in decode and prefill steps.
 #include <gtest/gtest.h>
 
+#include "archscope/error.h"
 #include "vulkan/op_test_support.h"
 
 namespace archscope::testing {
@@ -67,6 +68,37 @@ TEST_F(VulkanOpTest, RouteMatchesReference) {
     const int r = add_op(g, route);
     g.logits = add_op(g, make_op(OpKind::LastRow, g.add_tensor("last", 2 * top_k, false), r));
     expect_agree(m, g, {prefill_step(0, 7), prefill_step(7, 1), prefill_step(8, 3)}, {r}, kTolerance);
+  }
+}
+
+// More chosen experts than route.comp keeps (64): a clear error when the graph is
+// prepared, not a wrong result; validate_graph refuses a top-k above the expert count.
+TEST_F(VulkanOpTest, RouteLimitsAreClearErrors) {
+  TestModel m;
+  Graph g;
+  const int logits = add_input(g, m, "logits", 100, 3);
+  Op route = make_op(OpKind::Route, g.add_tensor("route", 2 * 65), logits);
+  route.route = {reference::RouterScoreFn::Sigmoid, 100, 65, true, 1.0f, nullptr};
+  g.logits = add_op(g, route);
+  std::unique_ptr<Backend> gpu = make_vulkan_backend("");
+  gpu->load(m.resources);
+  try {
+    gpu->prepare(g);
+    ADD_FAILURE() << "prepared a route to 65 experts";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("routes to 1 to 64 experts"), std::string::npos) << e.what();
+  }
+
+  Graph too_many;
+  const int l2 = add_input(too_many, m, "logits2", 4, 4);
+  Op r2 = make_op(OpKind::Route, too_many.add_tensor("route", 2 * 5), l2);
+  r2.route = {reference::RouterScoreFn::Sigmoid, 4, 5, true, 1.0f, nullptr};
+  too_many.logits = add_op(too_many, r2);
+  try {
+    validate_graph(too_many, m.resources);
+    ADD_FAILURE() << "a top-5 of 4 experts validated";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("top-k 5 is not between 1 and the 4 experts"), std::string::npos) << e.what();
   }
 }
 
