@@ -77,6 +77,8 @@ int run_bench(BenchOptions opt) {
         {"decode_tokens_per_s", decode}, {"kv_bytes", plan.bytes},
         {"memory", {{"weights", memory.weights}, {"caches", memory.caches}, {"scratch", memory.scratch}}},
         {"decode_bytes_per_token", cost.bytes_read()}, {"decode_bandwidth_bytes_per_s", bandwidth},
+        // MoE: weights of the chosen experts only, so this follows top-k, not the expert count.
+        {"decode_weight_bytes_per_token", cost.weight_bytes_read}, {"decode_cache_bytes_per_token", cost.cache_bytes_read},
     };
     std::cout << out.dump(2) << "\n";
   } else {
@@ -85,7 +87,9 @@ int run_bench(BenchOptions opt) {
     std::printf("decode  %d tokens: %10.1f tokens/s\n", opt.generate, decode);
     std::printf("memory: weights %s, KV cache %s, scratch %s\n", human_bytes(memory.weights).c_str(),
                 human_bytes(memory.caches).c_str(), human_bytes(memory.scratch).c_str());
-    std::printf("decode reads %s per token: %s/s\n", human_bytes(cost.bytes_read()).c_str(), human_bytes(bandwidth).c_str());
+    std::printf("decode reads %s per token (weights %s, KV cache %s): %s/s\n", human_bytes(cost.bytes_read()).c_str(),
+                human_bytes(cost.weight_bytes_read).c_str(), human_bytes(cost.cache_bytes_read).c_str(),
+                human_bytes(bandwidth).c_str());
   }
   return 0;
 }
