@@ -115,7 +115,7 @@ void AttentionBudgetView::setContext(uint64_t tokens, GgmlType cache_type) {
   for (const LayerSpec& l : spec_.layers) max_heads = std::max(max_heads, l.q_heads);
   total_ = 0;
   for (const LayerDecodeCost& c : cost_.layers)
-    if (c.layer >= 0 && c.layer < spec_.layer_count()) total_ += double(spec_.layers[c.layer].q_heads) * c.attended_positions;
+    if (c.layer >= 0 && c.layer < spec_.layer_count()) total_ += double(spec_.layers[c.layer].active_q_heads()) * c.attended_positions;
   uniform_total_ = double(max_heads) * double(context_) * spec_.layer_count();
   const double share = uniform_total_ > 0 ? 100.0 * total_ / uniform_total_ : 0;
   summary_->setText(QString("Attention work per decoded token at <b>%1</b> tokens: <b>%2</b> head·positions, "
@@ -139,7 +139,7 @@ void AttentionBudgetView::rebuild() {
   const int n = spec_.layer_count();
   std::vector<double> work(n, 0.0);
   for (const LayerDecodeCost& c : cost_.layers)
-    if (c.layer >= 0 && c.layer < n) work[c.layer] = double(spec_.layers[c.layer].q_heads) * c.attended_positions;
+    if (c.layer >= 0 && c.layer < n) work[c.layer] = double(spec_.layers[c.layer].active_q_heads()) * c.attended_positions;
   int max_heads = 0;
   for (const LayerSpec& l : spec_.layers) max_heads = std::max(max_heads, l.q_heads);
   const double uniform = double(max_heads) * double(context_);
@@ -216,7 +216,7 @@ void AttentionBudgetView::rebuildHeads() {
     auto* set = new QBarSet(archscope::gui::kind_name(kind));
     set->setColor(archscope::gui::kind_tint(kind, 35));
     set->setBorderColor(archscope::gui::kind_color(kind).darker(120));
-    for (int i = 0; i < n; ++i) set->append(spec_.layers[i].attention == kind ? spec_.layers[i].q_heads : 0);
+    for (int i = 0; i < n; ++i) set->append(spec_.layers[i].attention == kind ? spec_.layers[i].active_q_heads() : 0);
     series->append(set);
   }
   series->setLabelsVisible(n <= 64);

@@ -180,7 +180,7 @@ void CompareView::compareAnalytic() {
     const CachePlan plan = plan_cache(spec, context_, type);
     const DecodeCost cost = estimate_decode(spec, plan);
     double work = 0;
-    for (const LayerDecodeCost& l : cost.layers) work += double(l.attended_positions) * spec.layers[l.layer].q_heads;
+    for (const LayerDecodeCost& l : cost.layers) work += double(l.attended_positions) * spec.layers[l.layer].active_q_heads();
     return Figures{plan.bytes, work, double(cost.bytes_read())};
   };
   const Figures a = figures(spec_, cache_type_a_), fb = figures(b, type_b);

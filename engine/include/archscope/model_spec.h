@@ -86,6 +86,8 @@ struct LayerSpec {
   FfnSpec ffn;
 
   bool owns_cache() const { return kv_source == index; }
+  // The query heads whose attention is used: the layer's attention budget.
+  int active_q_heads() const { return kept_q_heads > 0 ? kept_q_heads : q_heads; }
 };
 
 // What a weight tensor is for; weight bytes are reported per component.

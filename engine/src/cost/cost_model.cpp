@@ -96,7 +96,7 @@ DecodeCost estimate_decode(const ModelSpec& spec, const CachePlan& plan) {
     }
     lc.attended_positions = held.positions + reached_entries;
     lc.cache_bytes_read = held.positions * (k_row + v_row) + reached_entries * k_row + indexer_bytes;
-    lc.attention_flops = 2.0 * l.q_heads * double(l.head_dim_k + l.head_dim_v) * lc.attended_positions + indexer_flops;
+    lc.attention_flops = 2.0 * l.active_q_heads() * double(l.head_dim_k + l.head_dim_v) * lc.attended_positions + indexer_flops;
     cost.flops += lc.attention_flops;
     cost.cache_bytes_read += lc.cache_bytes_read;
   }

@@ -53,7 +53,7 @@ StepReport make_report(const ModelSpec& spec, const ModelResources& resources, B
     LayerStep step;
     step.layer = l.index;
     step.attended = cost.layers[l.index].attended_positions;
-    step.query_heads = l.q_heads;
+    step.query_heads = l.active_q_heads();
     r.layers.push_back(step);
   }
   for (const CacheDesc& c : resources.caches) {
