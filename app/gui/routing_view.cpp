@@ -84,7 +84,7 @@ class RoutingGrid : public QWidget {
   }
 
  private:
-  static constexpr int kLabelWidth = 48, kHeader = 22, kRowHeight = 18;
+  static constexpr int kLabelWidth = 48, kHeader = 22, kRowHeight = 22;
   int columns() const {
     int n = 0;
     for (const auto& r : view_->rows_) n = std::max(n, r.experts);
@@ -92,7 +92,7 @@ class RoutingGrid : public QWidget {
   }
   int cellWidth() const {
     const int n = std::max(1, columns());
-    return std::clamp((std::max(width(), 400) - kLabelWidth - 12) / n, 3, 28);
+    return std::clamp((std::max(width(), 400) - kLabelWidth - 12) / n, 3, 48);
   }
   QString toolTipAt(const QPoint& pos) const {
     const int row = (pos.y() - kHeader) / kRowHeight, e = (pos.x() - kLabelWidth) / std::max(1, cellWidth());
@@ -209,6 +209,7 @@ void RoutingView::updateSummary() {
                      .arg(f.experts)
                      .arg(f.active_experts);
   if (f.shared_experts) text += QString(" · %1 shared expert%2 always on").arg(f.shared_experts).arg(f.shared_experts > 1 ? "s" : "");
+  text += mode_ == Mode::Reply ? " · darker: chosen more often this reply" : " · coloured: chosen for the newest token, darker for a larger weight";
   text += tokens_ > 0 ? QString(" · %1 tokens routed this reply").arg(tokens_)
                       : QString(" · <span style='color:#6b7280'>routing appears while a model replies</span>");
   summary_->setText(text);

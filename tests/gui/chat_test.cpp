@@ -14,6 +14,7 @@
 #include "compare_view.h"
 #include "main_window.h"
 #include "performance_view.h"
+#include "routing_view.h"
 
 using archscope::gui::ChatPanel;
 using archscope::gui::MainWindow;
@@ -189,4 +190,28 @@ TEST(Chat, AFileTheEngineCannotRunShowsTheError) {
   // Still usable: a good file runs.
   EXPECT_TRUE(open_and_run(w, QString::fromStdString(good)));
   EXPECT_TRUE(w.errorText().isEmpty());
+}
+
+// A tiny Laguna model: the Routing tab is shown and fills with the experts each token chose.
+TEST(Chat, RoutingFollowsALagunaReply) {
+  QTemporaryDir dir;
+  MainWindow w;
+  ASSERT_TRUE(open_and_run(w, tiny_model(dir, "laguna")));
+  const int routing_tab = w.tabs()->indexOf(w.routingView());
+  EXPECT_TRUE(w.tabs()->isTabVisible(routing_tab));
+  w.chat()->setMaxTokens(12);
+  const ReplyStats stats = send_and_wait(w.chat(), "Hello");
+  ASSERT_TRUE(stats.error.isEmpty()) << stats.error.toStdString();
+  archscope::gui::RoutingView* routing = w.routingView();
+  EXPECT_EQ(routing->tokensSeen(), stats.generated + 1);  // the prompt's last token, then each reply token fed
+  for (const archscope::LayerSpec& l : w.model()->layers) {
+    if (l.ffn.kind != archscope::FfnKind::Moe) {
+      EXPECT_TRUE(routing->latestExperts(l.index).empty());
+      continue;
+    }
+    EXPECT_EQ(int(routing->latestExperts(l.index).size()), l.ffn.active_experts) << "layer " << l.index;
+    int total = 0;
+    for (int e = 0; e < l.ffn.experts; ++e) total += routing->count(l.index, e);
+    EXPECT_EQ(total, routing->tokensSeen() * l.ffn.active_experts);
+  }
 }

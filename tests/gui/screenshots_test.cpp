@@ -16,6 +16,7 @@
 #include "chat_panel.h"
 #include "compare_view.h"
 #include "main_window.h"
+#include "routing_view.h"
 
 using archscope::gui::MainWindow;
 
@@ -76,6 +77,11 @@ TEST_F(Screenshots, LagunaAndDeepSeekBudgetsAndCaches) {
   for (const char* card : {"laguna-xs.2", "deepseek-v4-flash"}) {
     ASSERT_TRUE(open_card(w_, QString(card) + ".json"));
     w_.setCacheType(archscope::GgmlType::BF16);
+    if (QString(card).startsWith("laguna")) {
+      w_.selectLayer(1);
+      w_.tabs()->setCurrentIndex(0);
+      save(w_, "layers-laguna-xs.2.png");
+    }
     w_.tabs()->setCurrentIndex(2);
     save(w_, QString("attention-budget-%1.png").arg(card));
     w_.tabs()->setCurrentIndex(3);
@@ -113,4 +119,29 @@ TEST_F(Screenshots, ChatPerformanceAndCompareOnATinyModel) {
   ASSERT_FALSE(compared.isEmpty());
   w_.tabs()->setCurrentIndex(5);
   save(w_, "compare-tiny-qwen3.png");
+}
+
+// A tiny Laguna model replying: its layer diagram with the global layers' smaller head
+// budget, the attention budget at the chat's context, and the experts the router chose.
+TEST_F(Screenshots, TinyLagunaBudgetsAndRouting) {
+  QTemporaryDir dir;
+  const QString path = dir.filePath("tiny-laguna.gguf");
+  archscope::write_tiny_model({.arch = "laguna", .type = archscope::GgmlType::F16}, path.toStdString());
+  QSignalSpy opened(&w_, &MainWindow::sessionOpened);
+  w_.openArguments({"archscope", path});
+  for (int i = 0; i < 600 && opened.isEmpty(); ++i) opened.wait(100);
+  ASSERT_FALSE(opened.isEmpty());
+  w_.chat()->setMaxTokens(40);
+  QSignalSpy replied(w_.chat(), &archscope::gui::ChatPanel::replyFinished);
+  w_.chat()->send("Which experts do you use?");
+  for (int i = 0; i < 600 && replied.isEmpty(); ++i) replied.wait(100);
+  ASSERT_FALSE(replied.isEmpty());
+  w_.selectLayer(1);
+  w_.tabs()->setCurrentIndex(0);
+  save(w_, "layers-tiny-laguna.png");
+  w_.tabs()->setCurrentIndex(2);
+  save(w_, "attention-budget-tiny-laguna.png");
+  w_.tabs()->setCurrentIndex(w_.tabs()->indexOf(w_.routingView()));
+  w_.routingView()->setMode(archscope::gui::RoutingView::Mode::Reply);
+  save(w_, "routing-tiny-laguna.png");
 }
