@@ -61,4 +61,8 @@ void softcap(float* x, float cap, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] = cap * std::tanh(x[i] / cap);
 }
 
+void slice_cols(const float* a, int64_t rows, int64_t a_cols, int64_t offset, int64_t cols, float* out) {
+  for (int64_t r = 0; r < rows; ++r) std::copy(a + r * a_cols + offset, a + r * a_cols + offset + cols, out + r * cols);
+}
+
 }  // namespace archscope::reference

@@ -86,6 +86,8 @@ void softmax_rows(float* x, int64_t rows, int64_t n);
 void add(const float* a, const float* b, float* out, int64_t n);
 void mul(const float* a, const float* b, float* out, int64_t n);
 void scale(float* x, float s, int64_t n);
+// out[r] = a[r][offset, offset + cols) for rows of a_cols.
+void slice_cols(const float* a, int64_t rows, int64_t a_cols, int64_t offset, int64_t cols, float* out);
 void softcap(float* x, float cap, int64_t n);  // cap * tanh(x / cap)
 
 }  // namespace archscope::reference

@@ -195,6 +195,9 @@ class CpuBackend final : public Backend {
       case OpKind::LastRow:
         std::memcpy(out, a + (n - 1) * cols_of(op.a), sizeof(float) * cols_of(op.a));
         break;
+      case OpKind::SliceCols:
+        reference::slice_cols(a, rows_of(op.a), cols_of(op.a), op.offset, cols_of(op.out), out);
+        break;
     }
   }
 

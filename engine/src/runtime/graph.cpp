@@ -20,6 +20,7 @@ const char* to_string(OpKind kind) {
     case OpKind::Softcap: return "softcap";
     case OpKind::Softmax: return "softmax";
     case OpKind::LastRow: return "last_row";
+    case OpKind::SliceCols: return "slice_cols";
   }
   return "?";
 }
@@ -115,6 +116,14 @@ void validate_graph(const Graph& g, const ModelResources& r) {
         same_width(tensor(op.out, "out"), tensor(op.a, "input"));
         if (tensor(op.out, "out").per_token || !tensor(op.a, "input").per_token) fail("takes a per-token tensor to one row");
         break;
+      case OpKind::SliceCols: {
+        const TensorDesc& a = tensor(op.a, "input");
+        const TensorDesc& out = tensor(op.out, "out");
+        if (op.out == op.a) fail("cannot slice in place");
+        if (op.offset < 0 || op.offset + out.cols > a.cols) fail("columns [" + std::to_string(op.offset) + ", " + std::to_string(op.offset + out.cols) + ") are outside " + a.name);
+        if (out.per_token != a.per_token) fail("mixes per-token and single-row tensors");
+        break;
+      }
     }
   }
   if (g.logits < 0 || g.logits >= n_tensors) throw Error("step graph has no logits tensor");

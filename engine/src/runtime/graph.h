@@ -68,6 +68,7 @@ enum class OpKind {
   Softcap,    // out = cap * tanh(a / cap)
   Softmax,    // out = softmax of each row of a (a row of all -inf gives zeros), e.g. MoE routers
   LastRow,    // out (one row) = a's row of the step's last token
+  SliceCols,  // out[t] = a[t][offset, offset + out cols): one layer's slice of a wide tensor (Gemma 4 PLE)
 };
 const char* to_string(OpKind kind);
 
@@ -80,6 +81,7 @@ struct Op {
   // Parameters (used by the kinds that need them).
   float eps = 0.0f;              // RmsNorm
   int group = 0;                 // RmsNorm group width (0: the whole row)
+  int offset = 0;                // SliceCols first column
   float scalar = 0.0f;           // Scale factor, Softcap cap
   int heads = 0, head_dim = 0;   // Rope layout
   reference::RopeParams rope;    // Rope (freq_factors pointer unused: see `weight`)

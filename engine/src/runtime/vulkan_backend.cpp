@@ -513,6 +513,9 @@ class VulkanBackend final : public Backend {
         case OpKind::LastRow:
           rec.last_row(t[op.a], t[op.out]);
           break;
+        case OpKind::SliceCols:
+          rec.slice_cols(t[op.a], op.offset, t[op.out]);
+          break;
       }
     }
     if (timed && segment) g.segments.push_back({segment->layer, segment->begin, list.write_timestamp()});

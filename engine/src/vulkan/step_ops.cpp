@@ -262,4 +262,12 @@ void StepRecorder::last_row(const DeviceTensor& a, const DeviceTensor& out) {
   list_.dispatch(shader, {step_, a.range, out.range}, cols, groups_for(cols, 256));
 }
 
+void StepRecorder::slice_cols(const DeviceTensor& a, int64_t offset, const DeviceTensor& out) {
+  struct {
+    uint32_t a_cols, cols, offset, per_token;
+  } push{u32(a.cols), u32(out.cols), u32(offset), a.per_token ? 1u : 0u};
+  const ComputePipeline& shader = pipelines_.get("slice_cols", 3, sizeof push);
+  list_.dispatch(shader, {step_, a.range, out.range}, push, groups_for(uint64_t(rows(a)) * uint64_t(out.cols), 256));
+}
+
 }  // namespace archscope::vulkan

@@ -136,6 +136,8 @@ class StepRecorder {
   void softmax(const DeviceTensor& a, const DeviceTensor& out);
   // out (one row) = a's row of the step's last token.                  shaders/last_row.comp
   void last_row(const DeviceTensor& a, const DeviceTensor& out);
+  // out[t] = a[t][offset, offset + out.cols).                         shaders/slice_cols.comp
+  void slice_cols(const DeviceTensor& a, int64_t offset, const DeviceTensor& out);
 
  private:
   PipelineCache& pipelines_;

@@ -33,6 +33,7 @@ struct TinyArchitectureWriter {
 const std::vector<const TinyArchitectureWriter*>& tiny_architecture_writers();
 extern const TinyArchitectureWriter kLlamaTinyWriter;
 extern const TinyArchitectureWriter kQwen3TinyWriter;
+extern const TinyArchitectureWriter kGemma4TinyWriter;
 
 // The llama.cpp general.file_type (LLAMA_FTYPE_*) for a requested weight type; nullopt
 // when the writer does not make that type.

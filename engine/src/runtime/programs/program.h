@@ -26,5 +26,6 @@ reference::RopeParams rope_params(const RopeSpec& rope);
 
 // Programs, one per family (programs/<family>_program.cpp).
 Graph build_llama_graph(const ProgramInputs& in);
+Graph build_gemma4_graph(const ProgramInputs& in);
 
 }  // namespace archscope

@@ -1,0 +1,25 @@
+// SliceCols: out[t] = a[t][offset, offset + cols), one layer's slice of a wide per-token
+// tensor (Gemma 4's per-layer embeddings hold every layer's inputs side by side).
+// Grid: rows x cols elements (rows = the graph's max_tokens, or 1), spread over x and y.
+#version 450
+#extension GL_GOOGLE_include_directive : require
+
+layout(local_size_x = 256) in;
+
+#include "step.glsl"
+layout(set = 0, binding = 1) readonly buffer A { float a[]; };
+layout(set = 0, binding = 2) writeonly buffer Out { float result[]; };
+
+layout(push_constant) uniform Push {
+  uint a_cols;
+  uint cols;
+  uint offset;
+  uint per_token;
+} p;
+
+void main() {
+  const uint i = gl_GlobalInvocationID.y * (gl_NumWorkGroups.x * gl_WorkGroupSize.x) + gl_GlobalInvocationID.x;
+  if (i >= rows_in_step(p.per_token) * p.cols) return;
+  const uint row = i / p.cols, c = i % p.cols;
+  result[i] = a[row * p.a_cols + p.offset + c];
+}
