@@ -1,7 +1,8 @@
-// The element-wise ops (Glu, Add, Mul, MulWeight, Scale, Softcap) and LastRow on the Vulkan
-// backend against the reference.
+// The element-wise ops (Glu, Add, Mul, MulWeight, Scale, Softcap), LastRow and SliceCols
+// on the Vulkan backend against the reference.
 #include <gtest/gtest.h>
 
+#include "archscope/error.h"
 #include "vulkan/op_test_support.h"
 
 namespace archscope::testing {
@@ -54,6 +55,43 @@ TEST_F(VulkanOpTest, ElementwiseOpsMatchReference) {
   g.logits = last;
   expect_agree(m, g, {prefill_step(0, 6), prefill_step(6, 1), prefill_step(7, 4)},
                {sum, product, s, gt, ge, scaled, capped, huge, mw1, mw2, mw3, in_place, last}, kTolerance);
+}
+
+// SliceCols: one layer's slice of a wide per-token tensor (Gemma 4's per-layer inputs),
+// at the start, in the middle and at the end of the row, and of a single-row tensor.
+TEST_F(VulkanOpTest, SliceColsMatchesReference) {
+  TestModel m;
+  Graph g;
+  g.max_tokens = 5;
+  const int64_t n = 10 * 37;
+  const int a = add_input(g, m, "a", n, 1, 64, 4.0f);
+  std::vector<int> outs;
+  for (int offset : {0, 4 * 37, 9 * 37}) {
+    Op slice = make_op(OpKind::SliceCols, g.add_tensor("slice" + std::to_string(offset), 37), a);
+    slice.offset = offset;
+    outs.push_back(add_op(g, slice));
+  }
+  const int last = add_op(g, make_op(OpKind::LastRow, g.add_tensor("last", n, false), a));
+  Op row = make_op(OpKind::SliceCols, g.add_tensor("row_slice", 300, false), last);
+  row.offset = 70;
+  outs.push_back(add_op(g, row));
+  g.logits = last;
+  expect_agree(m, g, {prefill_step(0, 5), prefill_step(5, 1), prefill_step(6, 3)}, outs, 0.0);
+}
+
+TEST(SliceCols, OutOfRangeIsRefused) {
+  Graph g;
+  const int a = g.add_tensor("a", 32);
+  Op slice = make_op(OpKind::SliceCols, g.add_tensor("s", 16), a);
+  slice.offset = 17;
+  g.ops.push_back(slice);
+  g.logits = a;
+  try {
+    validate_graph(g, ModelResources{});
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("columns [17, 33) are outside a"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace
