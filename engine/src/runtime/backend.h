@@ -41,7 +41,8 @@ class Backend {
   // Per-layer time of the last run, when the backend measures it (else empty).
   virtual std::vector<LayerTiming> timings() const { return {}; }
   // Bytes this backend holds for weights, caches and scratch.
-  struct Memory { uint64_t weights = 0, caches = 0, scratch = 0; };
+  // host_tables: gathered-only tables kept in host memory instead of the device (not in weights).
+  struct Memory { uint64_t weights = 0, caches = 0, scratch = 0, host_tables = 0; };
   virtual Memory memory() const = 0;
 };
 

@@ -24,6 +24,8 @@ struct WeightDesc {
   int64_t cols = 0, rows = 1, experts = 1;
   uint64_t row_bytes = 0;
   const uint8_t* data = nullptr;  // host copy (memory-mapped file); valid while the model lives
+  // A table only ever gathered (GetRows) may stay in host memory (ModelSpec::ple_table).
+  TablePlacement placement = TablePlacement::Device;
   uint64_t bytes() const { return row_bytes * uint64_t(rows) * uint64_t(experts); }
   reference::WeightView view(int64_t expert = 0) const {
     return {type, data + uint64_t(expert) * uint64_t(rows) * row_bytes, cols, rows, row_bytes};
