@@ -215,5 +215,58 @@ TEST(Gemma4Session, WindowAndAllGlobalTogglesChangeCachesAndLogits) {
   EXPECT_NE(*a, *c);
 }
 
+// ple=off: the per-layer inputs are gone, and with them every PLE tensor (not loaded: the
+// weights shrink by exactly their bytes); the prediction changes.
+TEST(Gemma4Session, PleOffDropsThePerLayerInputs) {
+  testing::TempDir dir;
+  const std::string path = tiny_gemma4(dir, GgmlType::F16);
+  std::unique_ptr<Session> base = open(path, "cpu", GgmlType::F16, 8);
+  std::unique_ptr<Session> off = open(path, "cpu", GgmlType::F16, 8, {{"ple", "off"}});
+  ASSERT_TRUE(base && off);
+  std::vector<std::string> names;
+  for (const ToggleInfo& t : available_toggles(base->spec())) names.push_back(t.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"window", "all_global", "ple", "ple_table"}));
+  EXPECT_EQ(off->spec().ple_width, 0);
+  uint64_t ple_bytes = 0;
+  for (const TensorSpec& t : base->spec().tensors) {
+    const bool ple = t.name.rfind("per_layer_", 0) == 0 || t.name.find(".inp_gate.") != std::string::npos ||
+                     t.name.find(".proj.") != std::string::npos || t.name.find(".post_norm.") != std::string::npos;
+    if (ple) ple_bytes += t.bytes;
+  }
+  EXPECT_GT(ple_bytes, 0u);
+  EXPECT_EQ(off->memory().weights + ple_bytes, base->memory().weights);
+  Result<std::vector<float>> a = base->feed(kPrompt), b = off->feed(kPrompt);
+  ASSERT_TRUE(a && b);
+  float largest = 0.0f;
+  for (size_t i = 0; i < a->size(); ++i) largest = std::max(largest, std::fabs((*a)[i] - (*b)[i]));
+  EXPECT_GT(largest, 0.1f) << "per-layer embeddings off hardly changed the logits";
+  EXPECT_EQ(base->last_report().cache_bytes, off->last_report().cache_bytes);  // the caches do not care
+}
+
+// ple_table=host on Vulkan: the table leaves the device (its bytes are the device memory
+// saved), only gathered rows travel per step, and every logit stays bit for bit the same.
+TEST(Gemma4Session, PleTableInHostMemorySavesDeviceBytes) {
+  testing::TempDir dir;
+  const std::string path = tiny_gemma4(dir, GgmlType::F16);
+  std::unique_ptr<Session> device = open(path, "vulkan", GgmlType::F16, 8, {{"ple_table", "device"}});
+  std::unique_ptr<Session> host = open(path, "vulkan", GgmlType::F16, 8, {{"ple_table", "host"}});
+  std::unique_ptr<Session> automatic = open(path, "vulkan", GgmlType::F16, 8);
+  ASSERT_TRUE(device && host && automatic);
+  uint64_t table = 0;
+  for (const TensorSpec& t : device->spec().tensors) {
+    if (t.name == "per_layer_token_embd.weight") table = t.bytes;
+  }
+  ASSERT_EQ(table, 512u * 10 * 16 * 2);  // vocab x layers x width, f16
+  EXPECT_LE(host->memory().weights + table, device->memory().weights);
+  EXPECT_EQ(automatic->memory().weights, device->memory().weights);  // the tiny model fits: auto keeps it there
+  std::vector<int32_t> next = kPrompt;
+  for (int step = 0; step < 8; ++step) {
+    Result<std::vector<float>> a = device->feed(next), b = host->feed(next);
+    ASSERT_TRUE(a && b);
+    ASSERT_EQ(*a, *b) << "step " << step;
+    next = {static_cast<int32_t>(std::max_element(a->begin(), a->end()) - a->begin())};
+  }
+}
+
 }  // namespace
 }  // namespace archscope

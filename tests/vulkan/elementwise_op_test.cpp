@@ -96,3 +96,60 @@ TEST(SliceCols, OutOfRangeIsRefused) {
 
 }  // namespace
 }  // namespace archscope::testing
+
+namespace archscope::testing {
+namespace {
+
+// A gathered-only table kept in host memory (Gemma 4's per-layer embeddings): Host always,
+// Auto only when the weights would not fit the device's memory. The rows come out exactly
+// as from a device copy, and the table's bytes leave the device.
+TEST_F(VulkanOpTest, HostTablesAreGatheredOnTheHost) {
+  for (auto [placement, device_bytes, expect_host] :
+       {std::tuple{TablePlacement::Host, uint64_t{0}, true}, std::tuple{TablePlacement::Auto, uint64_t{0}, false},
+        std::tuple{TablePlacement::Auto, uint64_t{4096}, true}, std::tuple{TablePlacement::Device, uint64_t{4096}, false}}) {
+    SCOPED_TRACE(static_cast<int>(placement));
+    TestModel m;
+    Graph g;
+    g.max_tokens = 4;
+    const int table = m.add_weight("table", GgmlType::Q8_0, 96, 64, 7);
+    m.resources.weights[table].placement = placement;
+    const int rows = add_op(g, make_op(OpKind::GetRows, g.add_tensor("rows", 96), -1, -1, table));
+    const int doubled = add_op(g, make_op(OpKind::Add, g.add_tensor("doubled", 96), rows, rows));
+    g.logits = add_op(g, make_op(OpKind::LastRow, g.add_tensor("last", 96, false), doubled));
+    VulkanBackendOptions options;
+    options.device_memory_bytes = device_bytes;
+    expect_agree(m, g, {prefill_step(0, 4), prefill_step(4, 1), prefill_step(5, 3)}, {rows, doubled}, 0.0, options);
+
+    std::unique_ptr<Backend> gpu = make_vulkan_backend("", options);
+    gpu->load(m.resources);
+    gpu->prepare(g);
+    const uint64_t table_bytes = m.resources.weights[table].bytes();
+    EXPECT_EQ(gpu->memory().host_tables, expect_host ? table_bytes : 0u);
+    if (expect_host) {
+      EXPECT_LT(gpu->memory().weights, table_bytes);
+    } else {
+      EXPECT_GE(gpu->memory().weights, table_bytes);
+    }
+  }
+}
+
+// A host table can only be gathered: any other use is refused when the graph is prepared.
+TEST_F(VulkanOpTest, HostTablesCannotBeMultiplied) {
+  TestModel m;
+  Graph g;
+  const int table = m.add_weight("table", GgmlType::F32, 32, 64, 7);
+  m.resources.weights[table].placement = TablePlacement::Host;
+  const int x = add_op(g, make_op(OpKind::GetRows, g.add_tensor("x", 32), -1, -1, table));
+  g.logits = add_op(g, make_op(OpKind::MatMul, g.add_tensor("y", 64), x, -1, table));
+  std::unique_ptr<Backend> gpu = make_vulkan_backend("");
+  gpu->load(m.resources);
+  try {
+    gpu->prepare(g);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("kept in host memory and can only be gathered"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace archscope::testing
