@@ -6,7 +6,9 @@
 
 #include <cmath>
 #include <cstdio>
+#include <functional>
 
+#include "archscope/gguf.h"
 #include "archscope/model_writer.h"
 #include "archscope/sampler.h"
 #include "archscope/session.h"
@@ -266,6 +268,54 @@ TEST(Gemma4Session, PleTableInHostMemorySavesDeviceBytes) {
     ASSERT_EQ(*a, *b) << "step " << step;
     next = {static_cast<int32_t>(std::max_element(a->begin(), a->end()) - a->begin())};
   }
+}
+
+// Bad Gemma 4 files: a copy of the tiny model with one change fails to open with an error
+// naming the file and the problem, never a crash.
+std::string open_error(const testing::TempDir& dir, const std::string& name, const std::string& drop_tensor,
+                       const std::function<void(GgufWriter&)>& change) {
+  const GgufFile file = GgufFile::open(tiny_gemma4(dir, GgmlType::F16));
+  GgufWriter copy;
+  for (const auto& [key, value] : file.metadata()) {
+    if (key != "general.alignment") copy.set(key, value);
+  }
+  for (const GgufTensor& t : file.tensors()) {
+    if (t.name == drop_tensor) continue;
+    copy.add_tensor(t.name, t.shape, t.type, std::vector<uint8_t>(t.data, t.data + t.bytes));
+  }
+  if (change) change(copy);
+  copy.write(dir.file(name));
+  SessionOptions options;
+  options.device = "cpu";
+  Result<std::unique_ptr<Session>> session = Session::open(dir.file(name), options);
+  return session ? std::string("(opened)") : std::string(session.error().what());
+}
+
+TEST(Gemma4Session, BadFilesAreClearErrors) {
+  testing::TempDir dir;
+  auto expect_has = [](const std::string& error, const std::vector<std::string>& parts) {
+    for (const std::string& part : parts) EXPECT_NE(error.find(part), std::string::npos) << part << " not in: " << error;
+  };
+  expect_has(open_error(dir, "no-k.gguf", "blk.2.attn_k.weight", nullptr), {"no-k.gguf: missing tensor blk.2.attn_k.weight"});
+  expect_has(open_error(dir, "no-ple.gguf", "per_layer_model_proj.weight", nullptr),
+             {"no-ple.gguf: missing tensor per_layer_model_proj.weight"});
+  expect_has(open_error(dir, "shared.gguf", "", [](GgufWriter& w) { w.set_u32("gemma4.attention.shared_kv_layers", 12); }),
+             {"shared.gguf", "gemma4.attention.shared_kv_layers (12) must be below the 10 layers"});
+  expect_has(open_error(dir, "kv.gguf", "", [](GgufWriter& w) { w.set_u32("gemma4.attention.value_length", 32); }),
+             {"kv.gguf", "key_length == value_length"});
+  expect_has(open_error(dir, "kv-swa.gguf", "", [](GgufWriter& w) { w.set_u32("gemma4.attention.value_length_swa", 64); }),
+             {"kv-swa.gguf", "key_length_swa == value_length_swa"});
+  expect_has(open_error(dir, "pattern.gguf", "",
+                        [](GgufWriter& w) {
+                          std::vector<GgufValue> items(9);
+                          for (GgufValue& v : items) v.type = GgufValueType::Bool;
+                          w.set_array("gemma4.attention.sliding_window_pattern", GgufValueType::Bool, items);
+                        }),
+             {"pattern.gguf", "gemma4.attention.sliding_window_pattern has 9 entries but the model has 10 layers"});
+  // 4 shared layers: layer 5 would own a cache, and the file has no K/V projections for it.
+  // (llama.cpp refuses the file earlier: its shared sliding layers would read layer 4, a global one.)
+  expect_has(open_error(dir, "fewer-shared.gguf", "", [](GgufWriter& w) { w.set_u32("gemma4.attention.shared_kv_layers", 4); }),
+             {"fewer-shared.gguf", "shares the KV of layer 4, which is global"});
 }
 
 }  // namespace
