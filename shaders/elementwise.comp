@@ -2,8 +2,10 @@
 //   0 add       a + b            3 softcap   cap * tanh(a / cap)
 //   1 mul       a * b            4 swiglu    silu(a) * b
 //   2 scale     a * scalar       5 geglu     gelu_tanh(a) * b
+//   6 softplus  log(1 + exp(a))  7 keep heads  a, or 0 in a dropped head (see below)
 // b is another tensor of a's shape, or (MulWeight) one row broadcast over the rows, or one
-// scalar. In place (out = a) is fine.
+// scalar, or (per-head gates) one value per `group` columns of a. Keep heads: of every
+// `period` heads of `group` columns, the first `kept` stay. In place (out = a) is fine.
 // Grid: rows x cols elements (rows = the graph's max_tokens, or 1), spread over x and y.
 #version 450
 #extension GL_GOOGLE_include_directive : require
@@ -19,13 +21,18 @@ layout(push_constant) uniform Push {
   uint op;
   uint cols;
   uint per_token;
-  uint b_shape;  // 0: like a, 1: one row, 2: one scalar
+  uint b_shape;  // 0: like a, 1: one row, 2: one scalar, 3: one value per group of columns
   float scalar;
+  uint group;    // columns per group (b_shape 3, keep heads)
+  uint period;   // keep heads: heads per KV group
+  uint kept;     // keep heads: heads kept of each period
 } p;
 
 // tanh of a clamped argument: some drivers compute tanh as a ratio of exponentials, which
 // overflows to NaN for large arguments; tanh(15) is 1 in f32 already.
 float tanh_safe(float x) { return tanh(clamp(x, -15.0, 15.0)); }
+// As ggml: x itself above 20, where exp would lose it.
+float softplus(float x) { return x > 20.0 ? x : log(1.0 + exp(x)); }
 float silu(float x) { return x / (1.0 + exp(-x)); }
 float gelu_tanh(float x) {
   const float SQRT_2_OVER_PI = 0.79788456080286535588;
@@ -41,8 +48,17 @@ void main() {
     y = x * p.scalar;
   } else if (p.op == 3u) {
     y = p.scalar * tanh_safe(x / p.scalar);
+  } else if (p.op == 6u) {
+    y = softplus(x);
+  } else if (p.op == 7u) {
+    y = (i / p.group) % p.period < p.kept ? x : 0.0;
   } else {
-    const float other = b[p.b_shape == 0u ? i : p.b_shape == 1u ? i % p.cols : 0u];
+    const uint col = i % p.cols;
+    const uint bi = p.b_shape == 0u ? i
+                    : p.b_shape == 1u ? col
+                    : p.b_shape == 2u ? 0u
+                                      : (i / p.cols) * (p.cols / p.group) + col / p.group;
+    const float other = b[bi];
     if (p.op == 0u) y = x + other;
     else if (p.op == 1u) y = x * other;
     else if (p.op == 4u) y = silu(x) * other;

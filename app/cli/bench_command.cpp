@@ -87,6 +87,8 @@ int run_bench(BenchOptions opt) {
         {"memory", {{"weights", memory.weights}, {"caches", memory.caches}, {"scratch", memory.scratch}}},
         {"ple_table_host_bytes", ple_saved},
         {"decode_bytes_per_token", cost.bytes_read()}, {"decode_bandwidth_bytes_per_s", bandwidth},
+        // MoE: weights of the chosen experts only, so this follows top-k, not the expert count.
+        {"decode_weight_bytes_per_token", cost.weight_bytes_read}, {"decode_cache_bytes_per_token", cost.cache_bytes_read},
     };
     std::cout << out.dump(2) << "\n";
   } else {
@@ -101,7 +103,9 @@ int run_bench(BenchOptions opt) {
                             : ("on the " + std::string(on_device ? "device" : "host (CPU backend)") + ", " +
                                human_bytes(ple_table)).c_str());
     }
-    std::printf("decode reads %s per token: %s/s\n", human_bytes(cost.bytes_read()).c_str(), human_bytes(bandwidth).c_str());
+    std::printf("decode reads %s per token (weights %s, KV cache %s): %s/s\n", human_bytes(cost.bytes_read()).c_str(),
+                human_bytes(cost.weight_bytes_read).c_str(), human_bytes(cost.cache_bytes_read).c_str(),
+                human_bytes(bandwidth).c_str());
   }
   return 0;
 }

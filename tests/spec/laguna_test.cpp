@@ -11,7 +11,9 @@
 #include <nlohmann/json.hpp>
 
 #include "archscope/gguf.h"
+#include "archscope/cache_plan.h"
 #include "archscope/model_loader.h"
+#include "archscope/toggles.h"
 #include "spec/spec_fixtures.h"
 
 namespace archscope {
@@ -28,8 +30,16 @@ const std::string kCard = testing::card_path(kCardFile);
 
 nlohmann::json read_card() { return testing::read_card(kCardFile); }
 
-// The layer facts of XS.2, whichever source they were read from.
-void expect_xs2_layers(const ModelSpec& spec) {
+// The layer facts of XS.2, whichever source they were read from. From a card, YaRN
+// follows the config (beta_fast 64, attention_factor 1: no magnitude scaling); from a GGUF
+// file, what llama.cpp runs: llama_model_laguna reads neither key, so beta_fast is its
+// default 32 and cos/sin are scaled by YaRN's default 1 + 0.1 ln(32).
+struct Yarn {
+  double beta_fast, magnitude;
+};
+const Yarn kConfigYarn{64.0, 1.0};
+const Yarn kLlamaCppYarn{32.0, 1.0 + 0.1 * std::log(32.0)};
+void expect_xs2_layers(const ModelSpec& spec, Yarn yarn = kConfigYarn) {
   ASSERT_EQ(spec.layer_count(), 40);
   int global = 0;
   for (const LayerSpec& l : spec.layers) {
@@ -55,10 +65,10 @@ void expect_xs2_layers(const ModelSpec& spec) {
       EXPECT_DOUBLE_EQ(l.rope.theta, 500000.0);
       EXPECT_DOUBLE_EQ(l.rope.factor, 32.0);
       EXPECT_EQ(l.rope.original_context, 4096);
-      EXPECT_DOUBLE_EQ(l.rope.beta_fast, 64.0);
+      EXPECT_DOUBLE_EQ(l.rope.beta_fast, yarn.beta_fast);
       EXPECT_DOUBLE_EQ(l.rope.beta_slow, 1.0);
       EXPECT_EQ(l.rope.rotary_dims, 64);
-      EXPECT_DOUBLE_EQ(l.rope.attn_factor, 1.0);  // attention_factor 1.0: no YaRN magnitude scaling
+      EXPECT_DOUBLE_EQ(l.rope.attn_factor, yarn.magnitude);
     } else {  // plain RoPE, theta 10k, whole head
       EXPECT_EQ(l.rope.scaling, RopeScaling::None);
       EXPECT_DOUBLE_EQ(l.rope.theta, 10000.0);
@@ -245,6 +255,10 @@ TEST(LagunaConfig, BadConfigsNameTheProblem) {
   expect_error(write_json(dir, "hidden.json", j), {"hidden_size"});
 
   j = read_card();
+  j["num_experts_per_tok"] = 300;  // top-k larger than the expert count
+  expect_error(write_json(dir, "topk.json", j), {"num_experts_per_tok", "300", "num_experts", "256"});
+
+  j = read_card();
   j["num_attention_heads_per_layer"][1] = 60;  // not a multiple of the 8 KV heads
   expect_error(write_json(dir, "gqa.json", j), {"layer 1", "60 query heads"});
 }
@@ -303,8 +317,7 @@ TEST(LagunaGguf, ConverterMetadataGivesTheCardsLayers) {
   EXPECT_EQ(spec->hidden, 2048);
   EXPECT_EQ(spec->vocab, 100352);
   EXPECT_EQ(spec->context_length, 131072);
-  expect_xs2_layers(*spec);
-  EXPECT_NEAR(spec->layers[0].rope.beta_fast, 64.0, 1e-6);
+  expect_xs2_layers(*spec, kLlamaCppYarn);  // the file says beta_fast 64 and attn factor 1
 }
 
 // A small two-layer file with real gate tensors: their width decides per head or per element.
@@ -415,6 +428,12 @@ TEST(LagunaGguf, BadMetadataNamesTheKeyAndFile) {
     w.write(dir.file("heads.gguf"));
     expect_error(dir.file("heads.gguf"), {"laguna.attention.head_count", "39 entries", "40 layers"});
   }
+  {  // top-k larger than the expert count
+    GgufWriter w = xs2_writer();
+    w.set_u32("laguna.expert_used_count", 300);
+    w.write(dir.file("topk.gguf"));
+    expect_error(dir.file("topk.gguf"), {"laguna.expert_used_count (300) is larger than laguna.expert_count (256)"});
+  }
   {  // an unknown gating function
     GgufWriter w = xs2_writer();
     w.set_u32("laguna.expert_gating_func", 9);
@@ -432,6 +451,60 @@ TEST(LagunaGguf, BadMetadataNamesTheKeyAndFile) {
     w.set_u32("laguna.leading_dense_block_count", 41);
     w.write(dir.file("lead.gguf"));
     expect_error(dir.file("lead.gguf"), {"laguna.leading_dense_block_count", "41"});
+  }
+}
+
+// The head-budget toggles on the XS.2 card: global and sliding layers can keep fewer query
+// heads (whole KV groups' worth, at most what the weights hold); window and all_global
+// change the sliding layers' reach and the cache they need.
+TEST(LagunaToggles, HeadBudgetsWindowAndAllGlobalOnTheCard) {
+  const ModelSpec xs2 = load_model_spec(kCard).value();
+  std::map<std::string, std::string> current;
+  for (const ToggleInfo& t : available_toggles(xs2)) current[t.name] = t.current;
+  EXPECT_EQ(current["global_heads"], "48");
+  EXPECT_EQ(current["sliding_heads"], "64");
+  EXPECT_EQ(current["window"], "512");
+  EXPECT_EQ(current["all_global"], "off");
+
+  ModelSpec equal = xs2;
+  apply_toggles(equal, {{"sliding_heads", "48"}, {"global_heads", "32"}});
+  for (const LayerSpec& l : equal.layers) {
+    EXPECT_EQ(l.q_heads, xs2.layers[l.index].q_heads);  // the weights keep their shapes
+    EXPECT_EQ(l.kept_q_heads, l.attention == AttentionKind::Global ? 32 : 48) << "layer " << l.index;
+  }
+  std::map<std::string, std::string> after;
+  for (const ToggleInfo& t : available_toggles(equal)) after[t.name] = t.current;
+  EXPECT_EQ(after["sliding_heads"], "48");
+  ModelSpec same = xs2;
+  apply_toggles(same, {{"global_heads", "48"}});
+  for (const LayerSpec& l : same.layers) EXPECT_EQ(l.kept_q_heads, 0);
+
+  auto error_of = [&](const std::vector<Toggle>& toggles) {
+    ModelSpec spec = xs2;
+    try {
+      apply_toggles(spec, toggles);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  EXPECT_EQ(error_of({{"global_heads", "64"}}),
+            "toggle global_heads=64: layer 0 has weights for 48 query heads over 8 KV heads; it can keep a multiple "
+            "of 8 up to 48");
+  EXPECT_NE(error_of({{"sliding_heads", "12"}}).find("a multiple of 8 up to 64"), std::string::npos);
+  EXPECT_NE(error_of({{"sliding_heads", "0"}}).find("not a positive whole number"), std::string::npos);
+
+  const uint64_t ctx = 131072;
+  ModelSpec narrow = xs2, global = xs2;
+  apply_toggles(narrow, {{"window", "128"}});
+  apply_toggles(global, {{"all_global", "on"}});
+  EXPECT_EQ(plan_cache(xs2, ctx).bytes - plan_cache(narrow, ctx).bytes, 30ull * (512 - 128) * 2 * 8 * 128 * 2);
+  EXPECT_EQ(plan_cache(global, ctx).bytes, 40ull * ctx * 2 * 8 * 128 * 2);
+
+  // Other architectures have no program honouring dropped heads: no head toggles there.
+  for (const ToggleInfo& t : available_toggles(testing::load_card("gemma-4-e2b.json"))) {
+    EXPECT_NE(t.name, "global_heads");
+    EXPECT_NE(t.name, "sliding_heads");
   }
 }
 

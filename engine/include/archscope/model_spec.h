@@ -80,6 +80,9 @@ struct LayerSpec {
   bool qk_norm = false;
   bool attn_output_gate = false;
   bool attn_gate_per_head = false;  // output gate has one value per head (Laguna XS.2), not one per element
+  // What-if (toggles): query heads whose output is used, the same number per KV head (the
+  // first of each KV head's group); the weights keep all q_heads. 0 = all.
+  int kept_q_heads = 0;
   FfnSpec ffn;
 
   bool owns_cache() const { return kv_source == index; }

@@ -90,4 +90,40 @@ void scale(float* x, float s, int64_t n);
 void slice_cols(const float* a, int64_t rows, int64_t a_cols, int64_t offset, int64_t cols, float* out);
 void softcap(float* x, float cap, int64_t n);  // cap * tanh(x / cap)
 
+
+// ---- Mixture of experts and gates (llama.cpp build_moe_ffn, ggml softplus) ----
+
+float softplus(float x);  // log(1 + exp(x)), x itself above 20 (as ggml)
+void softplus(const float* x, float* out, int64_t n);
+// out = a * b where b has one value per group of a.cols / b_cols columns (a per-head gate
+// over heads of `group` columns): out[r][c] = a[r][c] * b[r][c / group].
+void mul_grouped(const float* a, const float* b, float* out, int64_t rows, int64_t cols, int64_t group);
+
+// Query heads dropped as a what-if: of every `period` heads of `head_cols` columns (the
+// query heads of one KV head), the first `kept` keep their values, the others become 0.
+void keep_heads(const float* a, float* out, int64_t n, int64_t head_cols, int period, int kept);
+
+// How router logits become expert scores (llama.cpp expert_gating_func).
+enum class RouterScoreFn { Softmax = 0, Sigmoid = 1, SqrtSoftplus = 2 };
+struct RouteParams {
+  RouterScoreFn score = RouterScoreFn::Softmax;
+  int experts = 0;           // router logits per token
+  int top_k = 0;             // experts chosen per token
+  bool normalize = false;    // chosen weights divided by their sum (clamped to >= 6.1e-5, as llama.cpp)
+  float scale = 1.0f;        // then multiplied by this (routed scaling factor)
+  const float* bias = nullptr;  // per-expert selection bias (exp_probs_b): selection only, or null
+};
+// Per token: scores s = score(logits); the top_k experts by s + bias (ties: lower id);
+// their weights are s (unbiased), normalised and scaled. out: tokens x (2 top_k): the
+// chosen ids (as floats, best first) then their weights.
+void route(const float* logits, float* out, int64_t tokens, const RouteParams& p);
+// Expert matmul over the chosen experts only: for token t and choice j (expert
+// e = route[t][j]), out[t][j] = W_e x, where x is a[t] (a: tokens x cols) when `shared_input`,
+// else a[t][j] (a: tokens x (top_k cols)). out: tokens x (top_k rows). experts[e] views W_e.
+void moe_matmul(const WeightView* experts, int64_t n_experts, const float* a, bool shared_input, const float* route,
+                int top_k, float* out, int64_t tokens);
+// out[t] = sum_j weight[t][j] * a[t][j]: the chosen experts' outputs mixed by their
+// weights. a: tokens x (top_k cols), out: tokens x cols.
+void moe_sum(const float* a, const float* route, int top_k, float* out, int64_t tokens, int64_t cols);
+
 }  // namespace archscope::reference

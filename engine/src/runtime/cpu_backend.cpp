@@ -207,6 +207,32 @@ class CpuBackend final : public Backend {
       case OpKind::SliceCols:
         reference::slice_cols(a, rows_of(op.a), cols_of(op.a), op.offset, cols_of(op.out), out);
         break;
+      case OpKind::Softplus:
+        reference::softplus(a, out, rows_of(op.a) * cols_of(op.a));
+        break;
+      case OpKind::MulGrouped:
+        reference::mul_grouped(a, b, out, rows_of(op.a), cols_of(op.a), cols_of(op.a) / cols_of(op.b));
+        break;
+      case OpKind::Route: {
+        reference::RouteParams p = op.route;
+        p.bias = op.weight >= 0 ? vector_of(op.weight) : nullptr;
+        reference::route(a, out, rows_of(op.a), p);
+        break;
+      }
+      case OpKind::MoeMatMul: {
+        const WeightDesc& w = weights_[op.weight];
+        experts_.clear();
+        for (int64_t e = 0; e < w.experts; ++e) experts_.push_back(w.view(e));
+        const int top_k = static_cast<int>(cols_of(op.b) / 2);
+        reference::moe_matmul(experts_.data(), w.experts, a, cols_of(op.a) == w.cols, b, top_k, out, rows_of(op.a));
+        break;
+      }
+      case OpKind::KeepHeads:
+        reference::keep_heads(a, out, rows_of(op.a) * cols_of(op.a), op.group, op.heads, op.kept_heads);
+        break;
+      case OpKind::MoeSum:
+        reference::moe_sum(a, b, static_cast<int>(cols_of(op.b) / 2), out, rows_of(op.a), cols_of(op.out));
+        break;
     }
   }
 
@@ -216,6 +242,7 @@ class CpuBackend final : public Backend {
   std::map<const Graph*, std::vector<std::vector<float>>> tensors_;
   std::vector<int32_t> positions_;
   std::vector<float> keys_, values_;
+  std::vector<reference::WeightView> experts_;
   int64_t last_tokens_ = 0;
   std::vector<LayerTiming> timings_;
 };

@@ -21,6 +21,12 @@ const char* to_string(OpKind kind) {
     case OpKind::Softmax: return "softmax";
     case OpKind::LastRow: return "last_row";
     case OpKind::SliceCols: return "slice_cols";
+    case OpKind::Softplus: return "softplus";
+    case OpKind::MulGrouped: return "mul_grouped";
+    case OpKind::Route: return "route";
+    case OpKind::MoeMatMul: return "moe_matmul";
+    case OpKind::MoeSum: return "moe_sum";
+    case OpKind::KeepHeads: return "keep_heads";
   }
   return "?";
 }
@@ -110,6 +116,7 @@ void validate_graph(const Graph& g, const ModelResources& r) {
       case OpKind::Scale:
       case OpKind::Softcap:
       case OpKind::Softmax:
+      case OpKind::Softplus:
         same_width(tensor(op.out, "out"), tensor(op.a, "input"));
         break;
       case OpKind::LastRow:
@@ -122,6 +129,47 @@ void validate_graph(const Graph& g, const ModelResources& r) {
         if (op.out == op.a) fail("cannot slice in place");
         if (op.offset < 0 || op.offset + out.cols > a.cols) fail("columns [" + std::to_string(op.offset) + ", " + std::to_string(op.offset + out.cols) + ") are outside " + a.name);
         if (out.per_token != a.per_token) fail("mixes per-token and single-row tensors");
+        break;
+      }
+      case OpKind::MulGrouped: {
+        const TensorDesc& a = tensor(op.a, "a");
+        const TensorDesc& b = tensor(op.b, "b");
+        same_width(tensor(op.out, "out"), a);
+        if (b.cols <= 0 || a.cols % b.cols) fail(b.name + "'s " + std::to_string(b.cols) + " columns do not divide " + a.name + "'s " + std::to_string(a.cols));
+        if (a.per_token != b.per_token) fail("mixes per-token and single-row tensors");
+        break;
+      }
+      case OpKind::Route: {
+        const reference::RouteParams& p = op.route;
+        if (tensor(op.a, "logits").cols != p.experts) fail("router logits are not " + std::to_string(p.experts) + " wide");
+        if (p.top_k < 1 || p.top_k > p.experts) fail("top-k " + std::to_string(p.top_k) + " is not between 1 and the " + std::to_string(p.experts) + " experts");
+        if (tensor(op.out, "out").cols != 2 * int64_t(p.top_k)) fail("route output is not 2 x top-k wide");
+        if (op.weight >= 0 && weight(op.weight).cols * weight(op.weight).rows != p.experts) fail("selection bias " + weight(op.weight).name + " is not one value per expert");
+        break;
+      }
+      case OpKind::MoeMatMul: {
+        const WeightDesc& w = weight(op.weight);
+        const TensorDesc& route = tensor(op.b, "route");
+        const int64_t k = route.cols / 2;
+        if (k < 1 || route.cols % 2) fail("route tensor " + route.name + " is not 2 x top-k wide");
+        if (k > w.experts) fail("top-k " + std::to_string(k) + " exceeds the " + std::to_string(w.experts) + " experts of " + w.name);
+        const int64_t a_cols = tensor(op.a, "input").cols;
+        if (a_cols != w.cols && a_cols != k * w.cols) fail("input width is neither " + w.name + "'s " + std::to_string(w.cols) + " nor top-k times it");
+        if (tensor(op.out, "out").cols != k * w.rows) fail("output width is not top-k x " + std::to_string(w.rows));
+        break;
+      }
+      case OpKind::KeepHeads: {
+        const TensorDesc& a = tensor(op.a, "input");
+        same_width(tensor(op.out, "out"), a);
+        if (op.group <= 0 || op.heads <= 0 || a.cols % (int64_t(op.group) * op.heads)) fail(a.name + " is not whole KV groups of " + std::to_string(op.heads) + " heads of " + std::to_string(op.group));
+        if (op.kept_heads < 0 || op.kept_heads > op.heads) fail("keeps " + std::to_string(op.kept_heads) + " of " + std::to_string(op.heads) + " heads per group");
+        break;
+      }
+      case OpKind::MoeSum: {
+        const TensorDesc& route = tensor(op.b, "route");
+        const int64_t k = route.cols / 2;
+        if (k < 1 || route.cols % 2) fail("route tensor " + route.name + " is not 2 x top-k wide");
+        if (tensor(op.a, "input").cols != k * tensor(op.out, "out").cols) fail("input is not top-k outputs wide");
         break;
       }
     }

@@ -71,6 +71,13 @@ enum class OpKind {
   Softmax,    // out = softmax of each row of a (a row of all -inf gives zeros), e.g. MoE routers
   LastRow,    // out (one row) = a's row of the step's last token
   SliceCols,  // out[t] = a[t][offset, offset + out cols): one layer's slice of a wide tensor (Gemma 4 PLE)
+  // Gates and mixture of experts (k = experts chosen per token, the route tensor's width / 2).
+  Softplus,   // out = softplus(a), e.g. an attention output gate
+  MulGrouped, // out = a * b, each value of b over a group of a.cols / b.cols columns (per-head gates)
+  Route,      // out [T, 2k] = top-k expert ids (as floats) then weights, from router logits a (weight: selection bias)
+  MoeMatMul,  // out [T, k x rows] = W[expert j] a[t] (a: [T, cols], or [T, k x cols] per choice); b = route
+  MoeSum,     // out [T, cols] = sum_j weight_j a[t][j] (a: [T, k x cols]); b = route
+  KeepHeads,  // out = a with dropped heads zeroed: of every `heads` heads of `group` columns (one KV group) the first `kept_heads` stay
 };
 const char* to_string(OpKind kind);
 
@@ -89,6 +96,8 @@ struct Op {
   reference::RopeParams rope;    // Rope (freq_factors pointer unused: see `weight`)
   reference::AttentionParams attention;  // Attention (sinks pointer unused: see `weight`)
   Activation activation = Activation::Silu;  // Glu
+  reference::RouteParams route;  // Route (bias pointer unused: see `weight`)
+  int kept_heads = 0;            // KeepHeads
 };
 
 struct Graph {

@@ -42,8 +42,9 @@ std::unique_ptr<Backend> choose_backend(const std::string& device, std::string& 
 }
 
 // Cache fill follows the allocation (slot p % capacity holds position p); reach and
-// budget follow the cost model at the new position; times come from the backend.
-StepReport make_report(const ModelSpec& spec, const ModelResources& resources, const Backend& backend,
+// budget follow the cost model at the new position; times come from the backend; the
+// experts of MoE layers come from the routing the last graph run computed.
+StepReport make_report(const ModelSpec& spec, const ModelResources& resources, Backend& backend, const Graph& graph,
                        GgmlType cache_type, int position) {
   StepReport r;
   r.position = position;
@@ -65,6 +66,18 @@ StepReport make_report(const ModelSpec& spec, const ModelResources& resources, c
   for (const LayerTiming& t : backend.timings()) {
     if (t.layer < 0) r.head_milliseconds += t.milliseconds;
     else if (t.layer < static_cast<int>(r.layers.size())) r.layers[t.layer].milliseconds += t.milliseconds;
+  }
+  for (size_t id = 0; id < graph.tensors.size(); ++id) {
+    for (LayerStep& step : r.layers) {
+      if (spec.layers[step.layer].ffn.kind != FfnKind::Moe || graph.tensors[id].name != route_tensor_name(step.layer)) continue;
+      const std::vector<float> rows = backend.read(graph, static_cast<int>(id));
+      const int64_t k = graph.tensors[id].cols / 2;
+      const float* newest = rows.data() + rows.size() - 2 * k;  // the routing row of the last token
+      for (int64_t j = 0; j < k; ++j) {
+        step.experts.push_back(static_cast<int>(newest[j]));
+        step.expert_weights.push_back(newest[k + j]);
+      }
+    }
   }
   return r;
 }
@@ -164,7 +177,7 @@ Result<std::vector<float>> Session::feed(std::span<const int32_t> tokens, const 
       }
     }
     std::vector<float> logits = s.backend->read(*last, last->logits);
-    s.report = make_report(s.spec, s.resources, *s.backend, s.plan.type, s.position);
+    s.report = make_report(s.spec, s.resources, *s.backend, *last, s.plan.type, s.position);
     s.report.tokens = static_cast<int>(tokens.size());
     s.report.milliseconds = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
     return logits;

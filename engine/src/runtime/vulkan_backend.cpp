@@ -308,6 +308,7 @@ class VulkanBackend final : public Backend {
       d.type = w.type;
       d.cols = w.cols;
       d.rows = w.rows;
+      d.experts = w.experts;
       d.row_bytes = w.row_bytes;
       slices.emplace_back();
       const int64_t total = on_host_[weights_.size()] ? 0 : w.rows * w.experts;  // host tables: no device copy
@@ -401,7 +402,11 @@ class VulkanBackend final : public Backend {
         throw Error("step graph op " + std::to_string(i) + " (" + to_string(op.kind) + ", layer " +
                     std::to_string(op.layer) + "): " + problem + " on the Vulkan backend");
       };
-      if ((op.kind == OpKind::MatMul || op.kind == OpKind::Attention) && op.out == op.a) fail("cannot work in place");
+      if ((op.kind == OpKind::MatMul || op.kind == OpKind::Attention || op.kind == OpKind::MoeMatMul ||
+           op.kind == OpKind::MoeSum || op.kind == OpKind::Route) &&
+          (op.out == op.a || (op.b >= 0 && op.out == op.b))) {
+        fail("cannot work in place");
+      }
       if (op.kind != OpKind::GetRows && op.weight >= 0 && op.weight < static_cast<int>(on_host_.size()) &&
           on_host_[op.weight]) {
         fail("uses " + resources_.weights[op.weight].name + ", which is kept in host memory and can only be gathered");
@@ -449,7 +454,7 @@ class VulkanBackend final : public Backend {
     std::vector<int> needed;
     for (const Op& op : graph.ops) {
       const bool vector_use = op.kind == OpKind::RmsNorm || op.kind == OpKind::Rope || op.kind == OpKind::Attention ||
-                              op.kind == OpKind::MulWeight;
+                              op.kind == OpKind::MulWeight || op.kind == OpKind::Route;
       if (!vector_use || op.weight < 0 || vectors_.count(op.weight)) continue;
       const DeviceWeight& w = weights_[op.weight];
       if (w.type == GgmlType::F32 && w.pieces.size() == 1) {
@@ -567,6 +572,24 @@ class VulkanBackend final : public Backend {
           break;
         case OpKind::SliceCols:
           rec.slice_cols(t[op.a], op.offset, t[op.out]);
+          break;
+        case OpKind::Softplus:
+          rec.softplus(t[op.a], t[op.out]);
+          break;
+        case OpKind::MulGrouped:
+          rec.mul_grouped(t[op.a], t[op.b], t[op.out]);
+          break;
+        case OpKind::KeepHeads:
+          rec.keep_heads(t[op.a], t[op.out], op.group, op.heads, op.kept_heads);
+          break;
+        case OpKind::Route:
+          rec.route(t[op.a], vector_of(op.weight), op.route, t[op.out]);
+          break;
+        case OpKind::MoeMatMul:
+          rec.moe_matmul(weights_[op.weight], t[op.a], t[op.b], t[op.out]);
+          break;
+        case OpKind::MoeSum:
+          rec.moe_sum(t[op.a], t[op.b], t[op.out]);
           break;
       }
     }

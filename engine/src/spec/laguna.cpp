@@ -8,6 +8,7 @@
 // scaling factor, and one shared expert.
 // References: llama.cpp src/models/laguna.cpp, conversion/laguna.py; transformers
 // models/laguna/modular_laguna.py, configuration_laguna.py.
+#include <cmath>
 #include <string>
 
 #include "spec/llama.h"
@@ -93,12 +94,21 @@ void laguna_from_gguf(const GgufMetadataReader& meta, ModelSpec& spec) {
   // Sliding layers run plain RoPE over rope.dimension_count_swa dims with freq_base_swa
   // (the full layers' base when absent), without the full layers' YaRN scaling.
   const double theta_swa = meta.has("rope.freq_base_swa") ? hp.rope_theta_swa : hp.rope_theta;
-  const double yarn_attn_factor = meta.real_or("rope.scaling.yarn_attn_factor", 0.0);
+  // llama_model_laguna reads no YaRN ramp or magnitude keys: beta_fast / beta_slow stay at
+  // llama.cpp's defaults 32 / 1 (whatever rope.scaling.yarn_beta_* the converter wrote, e.g.
+  // XS.2's 64), and llama_context sets the cos/sin magnitude to YaRN's default
+  // 1 + 0.1 ln(factor) times rope.scaling.attn_factor (XS.2's config asks for 1.0; llama.cpp
+  // runs its GGUF with 1.35, and so does archscope).
+  const double yarn_attn_factor = meta.real_or("rope.scaling.attn_factor", 1.0);
 
   for (LayerSpec& l : spec.layers) {
     add_laguna_traits(l);
     const bool sliding = window > 0 && (period == 0 || l.index % period != 0);
-    if (l.rope.scaling == RopeScaling::Yarn) l.rope.attn_factor = yarn_attn_factor;
+    if (l.rope.scaling == RopeScaling::Yarn) {
+      l.rope.attn_factor = (1.0 + 0.1 * std::log(l.rope.factor)) * yarn_attn_factor;
+      l.rope.beta_fast = 32.0;
+      l.rope.beta_slow = 1.0;
+    }
     if (sliding) {
       l.attention = AttentionKind::Sliding;
       l.window = window;
@@ -243,6 +253,10 @@ void laguna_from_config(const ConfigReader& config, ModelSpec& spec) {
   check("sliding_window", window, 1 << 30);
   check("intermediate_size", dense_width, 1 << 24);
   check("num_experts", experts, 65536);
+  if (used > experts) {
+    config.fail("\"num_experts_per_tok\" (" + std::to_string(used) + ") is larger than \"num_experts\" (" +
+                std::to_string(experts) + ")");
+  }
   check("num_experts_per_tok", used, experts);
   check("moe_intermediate_size", expert_width, 1 << 24);
   if (shared_width < 0 || shared_width > (1 << 24)) config.fail("\"shared_expert_intermediate_size\" is out of range");

@@ -36,6 +36,36 @@ int positive_int(const std::string& name, const std::string& value) {
   return n;
 }
 
+// Query heads kept on the layers of one attention kind (Laguna's per-layer budget). The
+// weights hold q_heads heads, so a layer can only lose heads: it keeps the first N / kv of
+// every KV head's group, so each kept head still reads the KV head it was trained with,
+// and the dropped heads' outputs are zeroed before the output projection (the same as
+// deleting their rows of attn_q and columns of attn_output).
+bool runs_kept_heads(const ModelSpec& spec, AttentionKind kind) {
+  return spec.architecture == "laguna" &&
+         std::any_of(spec.layers.begin(), spec.layers.end(), [&](const LayerSpec& l) { return l.attention == kind; });
+}
+
+std::string heads_of(const ModelSpec& spec, AttentionKind kind) {
+  for (const LayerSpec& l : spec.layers)
+    if (l.attention == kind) return std::to_string(l.kept_q_heads > 0 ? l.kept_q_heads : l.q_heads);
+  return std::string();
+}
+
+void keep_heads(ModelSpec& spec, AttentionKind kind, const char* name, const std::string& value) {
+  const int n = positive_int(name, value);
+  for (LayerSpec& l : spec.layers) {
+    if (l.attention != kind) continue;
+    if (n > l.q_heads || n % l.kv_heads != 0) {
+      throw Error(std::string("toggle ") + name + "=" + value + ": layer " + std::to_string(l.index) + " has weights for " +
+                  std::to_string(l.q_heads) + " query heads over " + std::to_string(l.kv_heads) +
+                  " KV heads; it can keep a multiple of " + std::to_string(l.kv_heads) + " up to " +
+                  std::to_string(l.q_heads));
+    }
+    l.kept_q_heads = n == l.q_heads ? 0 : n;
+  }
+}
+
 const std::vector<ToggleDef>& toggle_defs() {
   static const std::vector<ToggleDef> defs = {
       {"window", "sliding-window size of every sliding layer, in tokens", has_sliding,
@@ -61,6 +91,20 @@ const std::vector<ToggleDef>& toggle_defs() {
            l.window = 0;
          }
        }},
+      {"global_heads",
+       "query heads global layers use: the first N/kv of each KV head's group are kept, the rest dropped "
+       "(at most the file's heads, a multiple of the KV heads)",
+       [](const ModelSpec& spec) { return runs_kept_heads(spec, AttentionKind::Global); },
+       [](const ModelSpec& spec) { return heads_of(spec, AttentionKind::Global); },
+       {},
+       [](ModelSpec& spec, const std::string& value) { keep_heads(spec, AttentionKind::Global, "global_heads", value); }},
+      {"sliding_heads",
+       "query heads sliding layers use (e.g. the global layers' budget): the first N/kv of each KV head's group "
+       "are kept, the rest dropped (at most the file's heads, a multiple of the KV heads)",
+       [](const ModelSpec& spec) { return runs_kept_heads(spec, AttentionKind::Sliding); },
+       [](const ModelSpec& spec) { return heads_of(spec, AttentionKind::Sliding); },
+       {},
+       [](ModelSpec& spec, const std::string& value) { keep_heads(spec, AttentionKind::Sliding, "sliding_heads", value); }},
       // Gemma 4: the per-layer inputs are dropped; the layers keep everything else. The
       // PLE tensors are then not loaded at all.
       {"ple", "per-layer embeddings (Gemma 4): off drops every layer's per-layer input and its tensors", has_ple,

@@ -239,13 +239,86 @@ void StepRecorder::attention(const DeviceCache& cache, const DeviceTensor& q, st
 
 void StepRecorder::elementwise(Elementwise op, const DeviceTensor& a, std::optional<BufferRange> b, Broadcast broadcast,
                                float scalar, const DeviceTensor& out) {
+  elementwise_grouped(op, a, b, broadcast, scalar, {}, out);
+}
+
+void StepRecorder::elementwise_grouped(Elementwise op, const DeviceTensor& a, std::optional<BufferRange> b,
+                                       Broadcast broadcast, float scalar, Grouping grouping, const DeviceTensor& out) {
   struct {
     uint32_t op, cols, per_token, b_shape;
     float scalar;
-  } push{static_cast<uint32_t>(op), u32(a.cols), a.per_token ? 1u : 0u, static_cast<uint32_t>(broadcast), scalar};
+    uint32_t group, period, kept;
+  } push{static_cast<uint32_t>(op), u32(a.cols), a.per_token ? 1u : 0u, static_cast<uint32_t>(broadcast), scalar,
+         grouping.group, grouping.period, grouping.kept};
   const ComputePipeline& shader = pipelines_.get("elementwise", 4, sizeof push);
   list_.dispatch(shader, {step_, a.range, b.value_or(dummy_), out.range}, push,
                  groups_for(uint64_t(rows(a)) * uint64_t(a.cols), 256));
+}
+
+void StepRecorder::softplus(const DeviceTensor& a, const DeviceTensor& out) {
+  elementwise(Elementwise::Softplus, a, std::nullopt, Broadcast::None, 0, out);
+}
+
+void StepRecorder::mul_grouped(const DeviceTensor& a, const DeviceTensor& b, const DeviceTensor& out) {
+  elementwise_grouped(Elementwise::Mul, a, b.range, Broadcast::Group, 0, {u32(a.cols / b.cols), 1, 1}, out);
+}
+
+void StepRecorder::keep_heads(const DeviceTensor& a, const DeviceTensor& out, int head_cols, int period, int kept) {
+  elementwise_grouped(Elementwise::KeepHeads, a, std::nullopt, Broadcast::None, 0,
+                      {u32(head_cols), u32(period), u32(kept)}, out);
+}
+
+void StepRecorder::route(const DeviceTensor& logits, std::optional<BufferRange> bias,
+                         const reference::RouteParams& r, const DeviceTensor& out) {
+  constexpr int kMaxTopK = 64;  // MAX_K of route.comp
+  if (r.top_k < 1 || r.top_k > kMaxTopK || r.top_k > r.experts) {
+    throw Error("routing to " + std::to_string(r.top_k) + " of " + std::to_string(r.experts) +
+                " experts: the Vulkan backend routes to 1 to 64 experts, at most all of them");
+  }
+  struct {
+    uint32_t experts, top_k, score, has_bias, normalize;
+    float scale;
+    uint32_t per_token;
+  } push{u32(r.experts),         u32(r.top_k), static_cast<uint32_t>(r.score), bias ? 1u : 0u,
+         r.normalize ? 1u : 0u, r.scale,      logits.per_token ? 1u : 0u};
+  const ComputePipeline& shader = pipelines_.get("route", 4, sizeof push);
+  list_.dispatch(shader, {step_, logits.range, bias.value_or(dummy_), out.range}, push, GroupCount{rows(logits), 1, 1});
+}
+
+void StepRecorder::moe_matmul(const DeviceWeight& w, const DeviceTensor& a, const DeviceTensor& route,
+                              const DeviceTensor& out) {
+  constexpr uint32_t kMoeRows = 8;  // ROWS of matmul_moe.comp
+  // Decode: a work group per chosen (token, expert); prefill (more tokens than
+  // matmul_vec takes): a work group per expert over its tokens, so each expert's rows are
+  // fetched once per step (matmul_moe.comp, BY_EXPERT).
+  constexpr uint32_t kPerChoiceTokens = 8;
+  const uint32_t top_k = u32(route.cols / 2);
+  const int64_t experts = w.experts;
+  const bool by_expert = rows(a) > kPerChoiceTokens;
+  const uint64_t groups_y = by_expert ? uint64_t(experts) : uint64_t(rows(a)) * top_k;
+  if (groups_y > 65535) {
+    throw Error("an expert matmul over " + std::to_string(rows(a)) + " tokens x " + std::to_string(top_k) + " of " +
+                std::to_string(experts) + " experts exceeds one dispatch; use a smaller batch");
+  }
+  struct {
+    uint32_t cols, row_bytes, rows, first_row, piece_rows, top_k, shared_input, per_token;
+  } push;
+  const ComputePipeline& shader = pipelines_.get("matmul_moe", 5, sizeof push, {type_id(w.type), by_expert ? 1u : 0u});
+  for (const DeviceWeight::Piece& piece : w.pieces) {
+    push = {u32(w.cols), u32(w.row_bytes),       u32(w.rows),   u32(piece.first_row),
+            u32(piece.rows), top_k, a.cols == w.cols ? 1u : 0u, a.per_token ? 1u : 0u};
+    list_.dispatch(shader, {step_, piece.range, a.range, route.range, out.range}, push,
+                   GroupCount{ceil_div(w.rows, kMoeRows), u32(groups_y), 1});
+  }
+}
+
+void StepRecorder::moe_sum(const DeviceTensor& a, const DeviceTensor& route, const DeviceTensor& out) {
+  struct {
+    uint32_t cols, top_k, per_token;
+  } push{u32(out.cols), u32(route.cols / 2), out.per_token ? 1u : 0u};
+  const ComputePipeline& shader = pipelines_.get("moe_sum", 4, sizeof push);
+  list_.dispatch(shader, {step_, a.range, route.range, out.range}, push,
+                 GroupCount{ceil_div(out.cols, 256), rows(out), 1});
 }
 
 void StepRecorder::softmax(const DeviceTensor& a, const DeviceTensor& out) {

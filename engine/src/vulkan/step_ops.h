@@ -41,6 +41,7 @@ struct DeviceWeight {
   std::string name;
   GgmlType type = GgmlType::F32;
   int64_t cols = 0, rows = 0;  // rows of expert 0 (a 3D tensor stores experts x rows rows)
+  int64_t experts = 1;
   uint64_t row_bytes = 0;
   std::vector<Piece> pieces;
 };
@@ -127,11 +128,26 @@ class StepRecorder {
                  std::optional<BufferRange> partials, const DeviceTensor& out);
 
   // Element-wise ops (shaders/elementwise.comp), codes as there.
-  enum class Elementwise : uint32_t { Add = 0, Mul = 1, Scale = 2, Softcap = 3, SwiGlu = 4, GeGlu = 5 };
-  // How b is read: like a, one row broadcast over a's rows, or one scalar.
-  enum class Broadcast : uint32_t { None = 0, Row = 1, Scalar = 2 };
+  enum class Elementwise : uint32_t { Add = 0, Mul = 1, Scale = 2, Softcap = 3, SwiGlu = 4, GeGlu = 5, Softplus = 6, KeepHeads = 7 };
+  // How b is read: like a, one row broadcast over a's rows, one scalar, or one value per
+  // group of columns.
+  enum class Broadcast : uint32_t { None = 0, Row = 1, Scalar = 2, Group = 3 };
   void elementwise(Elementwise op, const DeviceTensor& a, std::optional<BufferRange> b, Broadcast broadcast,
                    float scalar, const DeviceTensor& out);
+  // out = softplus(a).                                                shaders/elementwise.comp
+  void softplus(const DeviceTensor& a, const DeviceTensor& out);
+  // out = a * b, one value of b per group of a.cols / b.cols columns.  shaders/elementwise.comp
+  void mul_grouped(const DeviceTensor& a, const DeviceTensor& b, const DeviceTensor& out);
+  // out = a with dropped heads zeroed (reference::keep_heads).          shaders/elementwise.comp
+  void keep_heads(const DeviceTensor& a, const DeviceTensor& out, int head_cols, int period, int kept);
+  // out = top-k ids then weights per token; bias: experts floats, or none.  shaders/route.comp
+  void route(const DeviceTensor& logits, std::optional<BufferRange> bias, const reference::RouteParams& params,
+             const DeviceTensor& out);
+  // out[t][j] = W[route[t][j]] x (x = a[t], or a[t][j]): only chosen experts' rows are read.
+  //                                                                  shaders/matmul_moe.comp
+  void moe_matmul(const DeviceWeight& w, const DeviceTensor& a, const DeviceTensor& route, const DeviceTensor& out);
+  // out[t] = sum_j weight[t][j] a[t][j].                                 shaders/moe_sum.comp
+  void moe_sum(const DeviceTensor& a, const DeviceTensor& route, const DeviceTensor& out);
   // out = softmax of each row of a; out may be a.                        shaders/softmax.comp
   void softmax(const DeviceTensor& a, const DeviceTensor& out);
   // out (one row) = a's row of the step's last token.                  shaders/last_row.comp
@@ -146,6 +162,11 @@ class StepRecorder {
   int max_tokens_;
   PrefillMatMul prefill_;
 
+  struct Grouping {
+    uint32_t group = 1, period = 1, kept = 1;
+  };
+  void elementwise_grouped(Elementwise op, const DeviceTensor& a, std::optional<BufferRange> b, Broadcast broadcast,
+                           float scalar, Grouping grouping, const DeviceTensor& out);
   uint32_t rows(const DeviceTensor& t) const { return t.per_token ? static_cast<uint32_t>(max_tokens_) : 1u; }
 };
 

@@ -5,8 +5,6 @@
 
 namespace archscope {
 
-namespace {
-
 // Meta-Llama-3-8B-Instruct's template (tokenizer_config.json); llama.cpp recognises the
 // Llama 3 format by <|start_header_id|> and <|end_header_id|>.
 const char* const kLlama3ChatTemplate =
@@ -14,6 +12,8 @@ const char* const kLlama3ChatTemplate =
     "'<|start_header_id|>' + message['role'] + '<|end_header_id|>\\n\\n'+ message['content'] | trim + "
     "'<|eot_id|>' %}{% if loop.index0 == 0 %}{% set content = bos_token + content %}{% endif %}{{ content }}"
     "{% endfor %}{% if add_generation_prompt %}{{ '<|start_header_id|>assistant<|end_header_id|>\\n\\n' }}{% endif %}";
+
+namespace {
 
 // Qwen/Qwen3-0.6B's template (llama.cpp models/templates/Qwen-Qwen3-0.6B.jinja); llama.cpp
 // recognises ChatML by <|im_start|>.
@@ -149,6 +149,8 @@ ModelSpec llama_like_spec(const Shape& s, const std::string& name, float rope_th
   return spec;
 }
 
+}  // namespace
+
 Vocabulary small_vocab(SmallVocabStyle style, size_t size, const char* chat_template) {
   SmallBpeOptions options;
   options.style = style;
@@ -171,6 +173,8 @@ void write_common_keys(const ModelSpec& spec, GgufWriter& w) {
   w.set_f32(a + "rope.freq_base", static_cast<float>(l.rope.theta));
   w.set_f32(a + "attention.layer_norm_rms_epsilon", static_cast<float>(spec.rms_eps));
 }
+
+namespace {
 
 // --- llama (Llama 3) ---------------------------------------------------------------------
 

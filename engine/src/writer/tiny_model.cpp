@@ -12,7 +12,7 @@ namespace archscope {
 
 const std::vector<const TinyArchitectureWriter*>& tiny_architecture_writers() {
   static const std::vector<const TinyArchitectureWriter*> registry = {&kLlamaTinyWriter, &kQwen3TinyWriter,
-                                                                             &kGemma4TinyWriter};
+                                                                       &kLagunaTinyWriter, &kGemma4TinyWriter};
   return registry;
 }
 

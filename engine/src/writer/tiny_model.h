@@ -34,6 +34,14 @@ const std::vector<const TinyArchitectureWriter*>& tiny_architecture_writers();
 extern const TinyArchitectureWriter kLlamaTinyWriter;
 extern const TinyArchitectureWriter kQwen3TinyWriter;
 extern const TinyArchitectureWriter kGemma4TinyWriter;
+extern const TinyArchitectureWriter kLagunaTinyWriter;
+
+// Shared by the family writers (llama_writer.cpp).
+extern const char* const kLlama3ChatTemplate;
+// A small byte-level BPE vocabulary of `size` tokens with a chat template.
+Vocabulary small_vocab(SmallVocabStyle style, size_t size, const char* chat_template);
+// TextModel.set_gguf_parameters: the keys every llama.cpp-converted decoder has (from layer 0).
+void write_common_keys(const ModelSpec& spec, GgufWriter& w);
 
 // The llama.cpp general.file_type (LLAMA_FTYPE_*) for a requested weight type; nullopt
 // when the writer does not make that type.

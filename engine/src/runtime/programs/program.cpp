@@ -1,5 +1,7 @@
 #include "runtime/programs/program.h"
 
+#include <cmath>
+
 #include "archscope/error.h"
 
 namespace archscope {
@@ -13,6 +15,7 @@ Graph build_step_graph(const ProgramInputs& in) {
     }
     return build_gemma4_graph(in);
   }
+  if (arch == "laguna") return build_laguna_graph(in);
   throw Error("running " + arch + " models is not supported yet (inspect works)");
 }
 
@@ -30,9 +33,74 @@ reference::RopeParams rope_params(const RopeSpec& rope) {
   }
   if (rope.scaling == RopeScaling::Yarn) {
     p.ext_factor = 1.0f;  // llama.cpp: yarn_ext_factor defaults to 1 for YaRN models
-    p.attn_factor = rope.attn_factor > 0.0 ? static_cast<float>(rope.attn_factor) : 1.0f;
+    // ggml's rope multiplies cos/sin by attn_factor * (1 + 0.1 ln factor); llama.cpp divides
+    // its attn_factor by that, so the net magnitude is the spec's (default: that very factor).
+    const double ggml_mscale = 1.0 + 0.1 * std::log(rope.factor);
+    p.attn_factor = rope.attn_factor > 0.0 ? static_cast<float>(rope.attn_factor / ggml_mscale) : 1.0f;
   }
   return p;
+}
+
+int TensorPool::get(const std::string& name, int64_t cols) {
+  auto [it, added] = ids_.try_emplace({name, cols}, -1);
+  if (added) it->second = graph_.add_tensor(name + "." + std::to_string(cols), cols);
+  return it->second;
+}
+
+Op& add_op(Graph& g, OpKind kind, int out, int a, int b, int weight, int layer) {
+  Op op;
+  op.kind = kind;
+  op.out = out;
+  op.a = a;
+  op.b = b;
+  op.weight = weight;
+  op.layer = layer;
+  g.ops.push_back(op);
+  return g.ops.back();
+}
+
+std::string route_tensor_name(int layer) { return "blk." + std::to_string(layer) + ".ffn_route"; }
+
+namespace {
+reference::RouterScoreFn router_score_fn(RouterScore score) {
+  switch (score) {
+    case RouterScore::Softmax: return reference::RouterScoreFn::Softmax;
+    case RouterScore::Sigmoid: return reference::RouterScoreFn::Sigmoid;
+    case RouterScore::SqrtSoftplus: return reference::RouterScoreFn::SqrtSoftplus;
+  }
+  return reference::RouterScoreFn::Softmax;
+}
+}  // namespace
+
+void add_routed_experts(Graph& g, TensorPool& pool, const ModelWeights& w, const LayerSpec& l, int64_t hidden, int h,
+                        int out) {
+  const FfnSpec& f = l.ffn;
+  const int il = l.index;
+  if (f.kind != FfnKind::Moe || f.experts < 1 || f.active_experts < 1 || f.active_experts > f.experts) {
+    throw Error("layer " + std::to_string(il) + ": routing to " + std::to_string(f.active_experts) + " of " +
+                std::to_string(f.experts) + " experts is not possible");
+  }
+  if (f.skip_expert || f.hash_routed || f.router_width > 0) {
+    throw Error("layer " + std::to_string(il) + ": this kind of expert routing cannot run yet");
+  }
+  const int64_t k = f.active_experts;
+  const int logits = pool.get("ffn_router", f.experts);
+  const int route = g.add_tensor(route_tensor_name(il), 2 * k);  // one per layer: the StepReport reads it
+  const int gate = pool.get("ffn_gate_exps", k * f.expert_width);
+  const int up = pool.get("ffn_up_exps", k * f.expert_width);
+  const int down = pool.get("ffn_down_exps", k * hidden);
+  add_op(g, OpKind::MatMul, logits, h, -1, w.get(il, "ffn_gate_inp"), il);
+  Op& r = add_op(g, OpKind::Route, route, logits, -1, f.expert_bias ? w.get(il, "exp_probs_b.bias") : -1, il);
+  r.route.score = router_score_fn(f.router_score);
+  r.route.experts = f.experts;
+  r.route.top_k = f.active_experts;
+  r.route.normalize = f.normalize_weights;
+  r.route.scale = static_cast<float>(f.routed_scale);
+  add_op(g, OpKind::MoeMatMul, gate, h, route, w.get(il, "ffn_gate_exps"), il);    // [T, k x width], chosen experts only
+  add_op(g, OpKind::MoeMatMul, up, h, route, w.get(il, "ffn_up_exps"), il);
+  add_op(g, OpKind::Glu, gate, gate, up, -1, il).activation = f.activation;
+  add_op(g, OpKind::MoeMatMul, down, gate, route, w.get(il, "ffn_down_exps"), il);  // [T, k x hidden]
+  add_op(g, OpKind::MoeSum, out, down, route, -1, il);                              // [T, hidden]
 }
 
 }  // namespace archscope

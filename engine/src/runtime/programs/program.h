@@ -3,6 +3,9 @@
 // every backend.
 #pragma once
 
+#include <map>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "archscope/model_spec.h"
@@ -27,5 +30,35 @@ reference::RopeParams rope_params(const RopeSpec& rope);
 // Programs, one per family (programs/<family>_program.cpp).
 Graph build_llama_graph(const ProgramInputs& in);
 Graph build_gemma4_graph(const ProgramInputs& in);
+Graph build_laguna_graph(const ProgramInputs& in);
+
+// Activations shared by a graph's layers, one per name and width: layers of different
+// shapes (Laguna's 48- and 64-head layers) get tensors of their own, the rest reuse them.
+class TensorPool {
+ public:
+  explicit TensorPool(Graph& graph) : graph_(graph) {}
+  int get(const std::string& name, int64_t cols);
+
+ private:
+  Graph& graph_;
+  std::map<std::pair<std::string, int64_t>, int> ids_;
+};
+
+// Appends an op of layer `layer` to the graph and returns it for its parameters.
+Op& add_op(Graph& g, OpKind kind, int out, int a, int b = -1, int weight = -1, int layer = -1);
+
+// The routed experts of MoE layer l, as FfnSpec describes them (router score, selection
+// bias, top-k, renormalisation, routed scale, activation), reading only the chosen
+// experts' weights:
+//   r = route(Wr h)                                           [T, 2k]: ids, then weights
+//   out = sum_j r.weight_j Wdown_j (act(Wgate_j h) * Wup_j h)   [T, hidden]
+// Weights: blk.N.ffn_gate_inp, exp_probs_b.bias (when expert_bias), ffn_{gate,up,down}_exps.
+// Shared experts are the caller's (they are plain gated MLPs).
+void add_routed_experts(Graph& g, TensorPool& pool, const ModelWeights& w, const LayerSpec& l, int64_t hidden, int h,
+                        int out);
+
+// MoE layers leave their routing (Op Route: top-k ids, then weights) in a tensor of this
+// name, one per layer, for the StepReport.
+std::string route_tensor_name(int layer);
 
 }  // namespace archscope

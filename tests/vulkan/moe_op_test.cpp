@@ -1,0 +1,128 @@
+// The gate and mixture-of-experts ops on the Vulkan backend against the reference:
+// Softplus, MulGrouped (per-head gates), KeepHeads (dropped query heads), Route (softmax,
+// sigmoid and sqrt-softplus scores, with and without a selection bias, renormalised and
+// scaled), MoeMatMul (shared and per-choice inputs, quantized experts, experts split over
+// several bindings) and MoeSum, in decode and prefill steps.
+#include <gtest/gtest.h>
+
+#include "vulkan/op_test_support.h"
+
+namespace archscope::testing {
+namespace {
+
+constexpr double kTolerance = 2e-5;
+
+TEST_F(VulkanOpTest, GateOpsMatchReference) {
+  TestModel m;
+  Graph g;
+  g.max_tokens = 5;
+  const int heads = 6, head_dim = 12, n = heads * head_dim;
+  const int a = add_input(g, m, "a", n, 1, 64, 4.0f);
+  const int logits = add_input(g, m, "gate_logits", heads, 2, 64, 30.0f);  // past softplus's x > 20 branch
+  const int gate = add_op(g, make_op(OpKind::Softplus, g.add_tensor("softplus", heads), logits));
+  const int gated = add_op(g, make_op(OpKind::MulGrouped, g.add_tensor("gated", n), a, gate));
+  const int in_place = add_op(g, make_op(OpKind::Softplus, g.add_tensor("copy", n), a));
+  add_op(g, make_op(OpKind::MulGrouped, in_place, in_place, gate));  // out = a
+  Op keep = make_op(OpKind::KeepHeads, g.add_tensor("kept", n), a);
+  keep.group = head_dim;
+  keep.heads = 3;  // two KV groups of 3 query heads
+  keep.kept_heads = 2;
+  const int kept = add_op(g, keep);
+  g.logits = add_op(g, make_op(OpKind::LastRow, g.add_tensor("last", n, false), gated));
+  expect_agree(m, g, {prefill_step(0, 5), prefill_step(5, 1)}, {gate, gated, in_place, kept}, kTolerance);
+
+  // KeepHeads really zeroes the third head of each group and keeps the others.
+  std::unique_ptr<Backend> cpu = make_cpu_backend();
+  cpu->load(m.resources);
+  cpu->prepare(g);
+  cpu->run(g, std::vector<int32_t>{3}, 0);
+  const std::vector<float> in = cpu->read(g, a), out = cpu->read(g, kept);
+  for (int c = 0; c < n; ++c) EXPECT_EQ(out[c], (c / head_dim) % 3 == 2 ? 0.0f : in[c]) << "column " << c;
+}
+
+struct RouteCase {
+  reference::RouterScoreFn score;
+  bool bias, normalize;
+  float scale;
+};
+
+TEST_F(VulkanOpTest, RouteMatchesReference) {
+  for (const RouteCase& c : {RouteCase{reference::RouterScoreFn::Sigmoid, true, true, 2.5f},
+                             RouteCase{reference::RouterScoreFn::Softmax, false, true, 1.0f},
+                             RouteCase{reference::RouterScoreFn::Softmax, false, false, 1.0f},
+                             RouteCase{reference::RouterScoreFn::SqrtSoftplus, true, false, 1.5f}}) {
+    SCOPED_TRACE("score " + std::to_string(int(c.score)) + " bias " + std::to_string(c.bias));
+    TestModel m;
+    Graph g;
+    g.max_tokens = 7;
+    const int experts = 37, top_k = 5;
+    const int logits = add_input(g, m, "logits", experts, 3, 64, 3.0f);
+    Op route = make_op(OpKind::Route, g.add_tensor("route", 2 * top_k), logits, -1,
+                       c.bias ? m.add_weight("bias", GgmlType::F32, experts, 1, 4, 0.5f) : -1);
+    route.route = {c.score, experts, top_k, c.normalize, c.scale, nullptr};
+    const int r = add_op(g, route);
+    g.logits = add_op(g, make_op(OpKind::LastRow, g.add_tensor("last", 2 * top_k, false), r));
+    expect_agree(m, g, {prefill_step(0, 7), prefill_step(7, 1), prefill_step(8, 3)}, {r}, kTolerance);
+  }
+}
+
+class MoeOpTest : public VulkanOpTest {
+ protected:
+  // A small MoE FFN: route, gate and up experts from a shared input, SwiGLU, down experts
+  // from per-choice inputs, weighted sum.
+  // max_tokens 9 records the prefill shader (a work group per expert), 1 the decode one (a
+  // work group per chosen expert).
+  void moe_ffn_case(GgmlType type, int max_tokens, const VulkanBackendOptions& options, double tolerance);
+};
+
+void MoeOpTest::moe_ffn_case(GgmlType type, int max_tokens, const VulkanBackendOptions& options, double tolerance) {
+  TestModel m;
+  Graph g;
+  g.max_tokens = max_tokens;
+  const int d = 64, width = 32, experts = 8, top_k = 3;
+  const int x = add_input(g, m, "x", d, 5);
+  const int logits = add_op(g, make_op(OpKind::MatMul, g.add_tensor("logits", experts), x, -1,
+                                       m.add_weight("router", GgmlType::F32, d, experts, 6)));
+  Op route = make_op(OpKind::Route, g.add_tensor("route", 2 * top_k), logits, -1,
+                     m.add_weight("bias", GgmlType::F32, experts, 1, 7, 0.3f));
+  route.route = {reference::RouterScoreFn::Sigmoid, experts, top_k, true, 2.5f, nullptr};
+  const int r = add_op(g, route);
+  const int gate = add_op(g, make_op(OpKind::MoeMatMul, g.add_tensor("gate", top_k * width), x, r,
+                                     m.add_weight("gate_exps", type, d, width, 8, 0.2f, experts)));
+  const int up = add_op(g, make_op(OpKind::MoeMatMul, g.add_tensor("up", top_k * width), x, r,
+                                   m.add_weight("up_exps", type, d, width, 9, 0.2f, experts)));
+  Op glu = make_op(OpKind::Glu, gate, gate, up);
+  glu.activation = Activation::Silu;
+  add_op(g, glu);
+  const int down = add_op(g, make_op(OpKind::MoeMatMul, g.add_tensor("down", top_k * d), gate, r,
+                                     m.add_weight("down_exps", type, width, d, 10, 0.2f, experts)));
+  const int sum = add_op(g, make_op(OpKind::MoeSum, g.add_tensor("sum", d), down, r));
+  g.logits = add_op(g, make_op(OpKind::LastRow, g.add_tensor("last", d, false), sum));
+  const std::vector<Step> steps = max_tokens > 1
+                                      ? std::vector<Step>{prefill_step(0, 9), prefill_step(9, 1), prefill_step(10, 2)}
+                                      : decode_steps(0, 6);
+  expect_agree(m, g, steps, {r, gate, up, down, sum}, tolerance, options);
+}
+
+TEST_F(MoeOpTest, MoeFfnMatchesReference) {
+  for (int max_tokens : {1, 9}) {
+    for (GgmlType type : {GgmlType::F32, GgmlType::F16, GgmlType::Q8_0}) {
+      SCOPED_TRACE(std::string(type_name(type)) + ", max_tokens " + std::to_string(max_tokens));
+      moe_ffn_case(type, max_tokens, {}, 1e-4);
+    }
+  }
+}
+
+TEST_F(MoeOpTest, MoeFfnWithExpertsSplitOverBindings) {
+  // 8 KiB bindings (the widest activation is 6.75 KiB): the f32 gate experts, 8 x 32 rows
+  // of 256 bytes, are bound in pieces of 31 rows, so experts straddle pieces.
+  VulkanBackendOptions options;
+  options.max_binding_bytes = 8192;
+  for (int max_tokens : {1, 9}) {
+    SCOPED_TRACE("max_tokens " + std::to_string(max_tokens));
+    moe_ffn_case(GgmlType::F32, max_tokens, options, 1e-4);
+  }
+}
+
+}  // namespace
+}  // namespace archscope::testing
