@@ -61,8 +61,26 @@ void softcap(float* x, float cap, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] = cap * std::tanh(x[i] / cap);
 }
 
-void slice_cols(const float* a, int64_t rows, int64_t a_cols, int64_t offset, int64_t cols, float* out) {
-  for (int64_t r = 0; r < rows; ++r) std::copy(a + r * a_cols + offset, a + r * a_cols + offset + cols, out + r * cols);
+void slice_cols(const float* a, int64_t rows, int64_t a_cols, int64_t group, int64_t offset, int64_t cols, float* out) {
+  const int64_t groups = a_cols / group, width = cols / groups;
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t g = 0; g < groups; ++g) {
+      const float* from = a + r * a_cols + g * group + offset;
+      std::copy(from, from + width, out + r * cols + g * width);
+    }
+  }
+}
+
+void expert_scale(const float* route, float* out, int64_t tokens, int64_t top_k, const float* scales, int64_t experts) {
+  for (int64_t t = 0; t < tokens; ++t) {
+    const float* in = route + t * 2 * top_k;
+    float* o = out + t * 2 * top_k;
+    for (int64_t j = 0; j < top_k; ++j) {
+      const int64_t id = static_cast<int64_t>(in[j]);
+      o[j] = in[j];
+      o[top_k + j] = in[top_k + j] * (id >= 0 && id < experts ? scales[id] : 0.0f);
+    }
+  }
 }
 
 }  // namespace archscope::reference

@@ -205,7 +205,12 @@ class CpuBackend final : public Backend {
         std::memcpy(out, a + (n - 1) * cols_of(op.a), sizeof(float) * cols_of(op.a));
         break;
       case OpKind::SliceCols:
-        reference::slice_cols(a, rows_of(op.a), cols_of(op.a), op.offset, cols_of(op.out), out);
+        reference::slice_cols(a, rows_of(op.a), cols_of(op.a), op.group > 0 ? op.group : cols_of(op.a), op.offset,
+                              cols_of(op.out), out);
+        break;
+      case OpKind::ExpertScale:
+        reference::expert_scale(a, out, rows_of(op.a), cols_of(op.a) / 2, vector_of(op.weight),
+                                weights_[op.weight].cols);
         break;
       case OpKind::Softplus:
         reference::softplus(a, out, rows_of(op.a) * cols_of(op.a));

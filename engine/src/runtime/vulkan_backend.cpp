@@ -454,7 +454,7 @@ class VulkanBackend final : public Backend {
     std::vector<int> needed;
     for (const Op& op : graph.ops) {
       const bool vector_use = op.kind == OpKind::RmsNorm || op.kind == OpKind::Rope || op.kind == OpKind::Attention ||
-                              op.kind == OpKind::MulWeight || op.kind == OpKind::Route;
+                              op.kind == OpKind::MulWeight || op.kind == OpKind::ExpertScale || op.kind == OpKind::Route;
       if (!vector_use || op.weight < 0 || vectors_.count(op.weight)) continue;
       const DeviceWeight& w = weights_[op.weight];
       if (w.type == GgmlType::F32 && w.pieces.size() == 1) {
@@ -571,7 +571,10 @@ class VulkanBackend final : public Backend {
           rec.last_row(t[op.a], t[op.out]);
           break;
         case OpKind::SliceCols:
-          rec.slice_cols(t[op.a], op.offset, t[op.out]);
+          rec.slice_cols(t[op.a], op.group > 0 ? op.group : t[op.a].cols, op.offset, t[op.out]);
+          break;
+        case OpKind::ExpertScale:
+          rec.expert_scale(t[op.a], *vector_of(op.weight), resources_.weights[op.weight].cols, t[op.out]);
           break;
         case OpKind::Softplus:
           rec.softplus(t[op.a], t[op.out]);

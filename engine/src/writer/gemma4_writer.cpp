@@ -8,6 +8,11 @@
 // plain RoPE (theta 10,000), global heads of 64 dims with proportional RoPE (theta 1e6,
 // rope_freqs: a quarter of the pairs rotate); per-layer embeddings of 16 per layer; final
 // logit softcap 30; an untied output head.
+//
+// tiny-moe, 26B-A4B-like: 6 layers (S x 5, F), no KV sharing and no per-layer embeddings;
+// every layer has 8 experts (top 2, width 64, fused gate_up, per-expert scales) beside a
+// dense GELU MLP of 128, with the router's input scale and the extra norms. (26B-A4B's
+// global layers have no attn_v (K = V); here every layer has one.)
 #include <cmath>
 
 #include "writer/tiny_model.h"
@@ -367,10 +372,14 @@ const char* const kGemma4ChatTemplate = R"jinja({%- macro format_parameters(prop
 )jinja";
 
 struct Gemma4Shape {
-  int hidden, layers, shared, q_heads, kv_heads, head_dim_swa, head_dim_full, ffn, ple, window, context, vocab;
+  int hidden, layers, period, shared, q_heads, kv_heads, head_dim_swa, head_dim_full, ffn, ple, window, context, vocab;
+  int experts = 0, active_experts = 0, expert_width = 0;
 };
 
-Gemma4Shape gemma4_shape(const std::string&) { return {128, 10, 5, 4, 2, 32, 64, 256, 16, 6, 512, 512}; }
+Gemma4Shape gemma4_shape(const std::string& preset) {
+  if (preset == "tiny-moe") return {128, 6, 6, 0, 4, 2, 32, 64, 128, 0, 6, 512, 512, 8, 2, 64};
+  return {128, 10, 5, 5, 4, 2, 32, 64, 256, 16, 6, 512, 512};
+}
 
 // The spec as gemma4_from_gguf reads it back from the keys written below.
 TinyModelPlan gemma4_plan(const std::string& preset) {
@@ -394,7 +403,7 @@ TinyModelPlan gemma4_plan(const std::string& preset) {
     l.q_heads = s.q_heads;
     l.kv_heads = s.kv_heads;
     l.rope.neox = true;
-    if (il % 5 != 4) {
+    if (il % s.period != s.period - 1) {
       l.attention = AttentionKind::Sliding;
       l.window = s.window;
       l.head_dim_k = l.head_dim_v = s.head_dim_swa;
@@ -413,7 +422,15 @@ TinyModelPlan gemma4_plan(const std::string& preset) {
     l.ple_width = s.ple;
     l.ffn.kind = FfnKind::Dense;
     l.ffn.activation = Activation::GeluTanh;
-    l.ffn.dense_width = il >= first_shared ? 2 * s.ffn : s.ffn;  // use_double_wide_mlp
+    l.ffn.dense_width = il >= first_shared && s.shared > 0 ? 2 * s.ffn : s.ffn;  // use_double_wide_mlp
+    if (s.experts > 0) {  // enable_moe_block: experts beside the dense MLP in every layer
+      l.ffn.kind = FfnKind::Moe;
+      l.ffn.experts = s.experts;
+      l.ffn.active_experts = s.active_experts;
+      l.ffn.expert_width = s.expert_width;
+      l.ffn.router_score = RouterScore::Softmax;
+      l.ffn.normalize_weights = true;
+    }
   }
   SmallBpeOptions vocab_options;
   vocab_options.style = SmallVocabStyle::Gemma4;
@@ -428,10 +445,12 @@ void gemma4_metadata(const ModelSpec& spec, GgufWriter& w) {
   const std::string a = "gemma4.";
   const int n = spec.layer_count();
   int shared = 0, window = 0, head_swa = 0, head_full = 0, rope_swa = 0;
+  bool double_wide = false;
   double theta_swa = 10000.0, theta_full = 1000000.0;
   std::vector<GgufValue> ffn, pattern;
   for (const LayerSpec& l : spec.layers) {
     if (!l.owns_cache()) ++shared;
+    double_wide |= l.ffn.dense_width != spec.layers.front().ffn.dense_width;
     GgufValue width;
     width.type = GgufValueType::U32;
     width.u = static_cast<uint64_t>(l.ffn.dense_width);
@@ -465,7 +484,16 @@ void gemma4_metadata(const ModelSpec& spec, GgufWriter& w) {
   w.set_u32(a + "attention.value_length", static_cast<uint32_t>(head_full));
   w.set_u32(a + "attention.key_length_swa", static_cast<uint32_t>(head_swa));
   w.set_u32(a + "attention.value_length_swa", static_cast<uint32_t>(head_swa));
-  w.set_array(a + "feed_forward_length", GgufValueType::U32, ffn);  // per layer: double-wide shared layers
+  if (double_wide) {
+    w.set_array(a + "feed_forward_length", GgufValueType::U32, ffn);  // per layer: double-wide shared layers
+  } else {
+    w.set_u32(a + "feed_forward_length", static_cast<uint32_t>(l0.ffn.dense_width));
+  }
+  if (l0.ffn.kind == FfnKind::Moe) {  // TextModel: num_experts, top_k_experts; Gemma4Model: moe_intermediate_size
+    w.set_u32(a + "expert_count", static_cast<uint32_t>(l0.ffn.experts));
+    w.set_u32(a + "expert_used_count", static_cast<uint32_t>(l0.ffn.active_experts));
+    w.set_u32(a + "expert_feed_forward_length", static_cast<uint32_t>(l0.ffn.expert_width));
+  }
   // Global layers rotate through rope_freqs over the whole head (n_rot_full = head dim).
   w.set_u32(a + "rope.dimension_count", static_cast<uint32_t>(head_full));
   w.set_u32(a + "rope.dimension_count_swa", static_cast<uint32_t>(rope_swa));
@@ -473,6 +501,6 @@ void gemma4_metadata(const ModelSpec& spec, GgufWriter& w) {
 
 }  // namespace
 
-const TinyArchitectureWriter kGemma4TinyWriter{"gemma4", {"tiny"}, gemma4_plan, gemma4_metadata};
+const TinyArchitectureWriter kGemma4TinyWriter{"gemma4", {"tiny", "tiny-moe"}, gemma4_plan, gemma4_metadata};
 
 }  // namespace archscope

@@ -9,6 +9,9 @@
 //       weight, cache <- k, v; a KV-shared layer reads its producer's cache instead
 //     x += RMSNorm(Wo attention(q, cache, scale 1))                 [T, d]
 //     x += RMSNorm(Wdown (gelu(Wgate RMSNorm(x)) * Wup RMSNorm(x))) [T, d]
+//       (MoE layers, 26B-A4B: x += RMSNorm(RMSNorm_1(that MLP) + RMSNorm_2(experts)), the
+//       experts chosen by a softmax top-k over Wr (RMSNorm(x) / sqrt(d) * router_scale),
+//       their weights renormalised and times a per-expert scale)
 //     x += RMSNorm(Wproj (gelu(Wgate_ple x) * P[:, l*p : (l+1)*p])) [T, d]
 //     x *= layer_output_scale
 //   logits = 30 tanh(Wout RMSNorm(x[T-1]) / 30)                     [vocab]
@@ -135,6 +138,46 @@ Graph build_gemma4_graph(const ProgramInputs& in) {
     op(OpKind::MatMul, up, h, -1, w.get(il, "ffn_up"), il);
     op(OpKind::Glu, gate, gate, up, -1, il).activation = Activation::GeluTanh;
     op(OpKind::MatMul, o, gate, -1, w.get(il, "ffn_down"), il);
+    if (l.ffn.kind == FfnKind::Moe) {
+      const FfnSpec& f = l.ffn;
+      const int64_t k = f.active_experts, ew = f.expert_width;
+      if (k < 1 || k > f.experts) {
+        throw Error("layer " + std::to_string(il) + ": routing to " + std::to_string(k) + " of " +
+                    std::to_string(f.experts) + " experts is not possible");
+      }
+      norm(o, o, w.get(il, "post_ffw_norm_1"), il);  // the dense MLP beside the experts
+      // Router (llama.cpp gemma4: on the unweighted norm of x, scaled by 1/sqrt(d) and a vector).
+      const int router_in = tensor("router_in", d);
+      norm(router_in, x, -1, il);
+      op(OpKind::Scale, router_in, router_in, -1, -1, il).scalar = static_cast<float>(1.0 / std::sqrt(double(d)));
+      op(OpKind::MulWeight, router_in, router_in, -1, w.get(il, "ffn_gate_inp.scale"), il);
+      const int logits = tensor("ffn_router", f.experts);
+      op(OpKind::MatMul, logits, router_in, -1, w.get(il, "ffn_gate_inp"), il);  // [T, d] -> [T, experts]
+      const int route = g.add_tensor(route_tensor_name(il), 2 * k);  // one per layer: the StepReport reads it
+      Op& r = op(OpKind::Route, route, logits, -1, -1, il);
+      r.route.score = reference::RouterScoreFn::Softmax;
+      r.route.experts = f.experts;
+      r.route.top_k = static_cast<int>(k);
+      r.route.normalize = true;
+      op(OpKind::ExpertScale, route, route, -1, w.get(il, "ffn_down_exps.scale"), il);
+      // The chosen experts only: fused gate/up, GELU GLU, down, mixed by the route weights.
+      norm(h, x, w.get(il, "pre_ffw_norm_2"), il);
+      const int gate_up = tensor("ffn_gate_up_exps", k * 2 * ew);
+      const int expert_gate = tensor("ffn_gate_exps", k * ew), expert_up = tensor("ffn_up_exps", k * ew);
+      op(OpKind::MoeMatMul, gate_up, h, route, w.get(il, "ffn_gate_up_exps"), il);  // [T, k x 2 ew]
+      Op& gate_half = op(OpKind::SliceCols, expert_gate, gate_up, -1, -1, il);
+      gate_half.group = static_cast<int>(2 * ew);
+      Op& up_half = op(OpKind::SliceCols, expert_up, gate_up, -1, -1, il);
+      up_half.group = static_cast<int>(2 * ew);
+      up_half.offset = static_cast<int>(ew);
+      op(OpKind::Glu, expert_gate, expert_gate, expert_up, -1, il).activation = Activation::GeluTanh;
+      const int expert_down = tensor("ffn_down_exps", k * d);
+      op(OpKind::MoeMatMul, expert_down, expert_gate, route, w.get(il, "ffn_down_exps"), il);  // [T, k x d]
+      const int moe = tensor("ffn_moe", d);
+      op(OpKind::MoeSum, moe, expert_down, route, -1, il);
+      norm(moe, moe, w.get(il, "post_ffw_norm_2"), il);
+      op(OpKind::Add, o, o, moe, -1, il);
+    }
     norm(o, o, w.get(il, "post_ffw_norm"), il);
     op(OpKind::Add, x, x, o, -1, il);
 
