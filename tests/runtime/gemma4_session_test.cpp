@@ -4,6 +4,7 @@
 // across the sliding window, cache bytes against the CachePlan, rewinds over rings.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <functional>
@@ -19,9 +20,9 @@ namespace {
 
 const std::vector<int32_t> kPrompt = {17, 250, 3, 99, 400, 12, 77, 8, 301, 45, 123, 6};
 
-std::string tiny_gemma4(const testing::TempDir& dir, GgmlType type) {
-  const std::string path = dir.file(std::string("gemma4-") + ggml_type_info(type)->name + ".gguf");
-  write_tiny_model({"gemma4", "tiny", type, 1}, path);
+std::string tiny_gemma4(const testing::TempDir& dir, GgmlType type, const std::string& preset = "tiny") {
+  const std::string path = dir.file("gemma4-" + preset + "-" + ggml_type_info(type)->name + ".gguf");
+  write_tiny_model({"gemma4", preset, type, 1}, path);
   return path;
 }
 
@@ -86,43 +87,108 @@ void expect_matches_llama_cpp(const std::string& device) {
 TEST(Gemma4Session, CpuMatchesLlamaCpp) { expect_matches_llama_cpp("cpu"); }
 TEST(Gemma4Session, VulkanMatchesLlamaCpp) { expect_matches_llama_cpp("vulkan"); }
 
+// The same for the tiny MoE model (26B-A4B-like), produced the same way from
+//   archscope-cli make-model --arch gemma4 --preset tiny-moe --type f32 --seed 1 -o m.gguf
+const std::vector<Expected> kLlamaCppMoe = {
+    {0, {{338, 0.0871899}, {368, 0.0499859}, {459, 0.0335040}, {29, 0.0317180}, {260, 0.0305638}}},
+    {6, {{412, 0.4957394}, {135, 0.0663902}, {392, 0.0537237}, {231, 0.0202168}, {310, 0.0185990}}},
+    {11, {{147, 0.1485699}, {227, 0.1306597}, {209, 0.1231767}, {55, 0.0362806}, {172, 0.0315301}}},
+};
+
+void expect_moe_matches_llama_cpp(const std::string& device) {
+  testing::TempDir dir;
+  const std::string path = dir.file("moe.gguf");
+  write_tiny_model({"gemma4", "tiny-moe", GgmlType::F32, 1}, path);
+  std::unique_ptr<Session> session = open(path, device, GgmlType::F32, 256);
+  ASSERT_TRUE(session);
+  size_t fed = 0;
+  double worst = 0.0;
+  for (const Expected& e : kLlamaCppMoe) {
+    Result<std::vector<float>> logits = session->feed(std::span(kPrompt).subspan(fed, e.position + 1 - fed));
+    ASSERT_TRUE(logits) << logits.error().what();
+    fed = e.position + 1;
+    const std::vector<TokenProb> all = top_probabilities(*logits, logits->size());
+    std::vector<double> prob_of(logits->size(), 0.0);
+    for (const TokenProb& t : all) prob_of[t.id] = t.prob;
+    EXPECT_EQ(all[0].id, e.top[0].first) << "position " << e.position;
+    for (const auto& [id, prob] : e.top) {
+      EXPECT_NEAR(prob_of[id], prob, kLlamaCppTolerance) << "position " << e.position << " token " << id;
+      worst = std::max(worst, std::fabs(prob_of[id] - prob));
+    }
+  }
+  // Every MoE layer reports the newest token's two experts, best first, weights summing to 1
+  // before the per-expert scales.
+  const StepReport& r = session->last_report();
+  for (const LayerStep& l : r.layers) {
+    ASSERT_EQ(l.experts.size(), 2u) << "layer " << l.layer;
+    EXPECT_NE(l.experts[0], l.experts[1]);
+    for (int e : l.experts) EXPECT_TRUE(e >= 0 && e < 8);
+  }
+  std::printf("largest probability difference from llama.cpp (MoE): %g\n", worst);
+}
+
+TEST(Gemma4Session, MoeCpuMatchesLlamaCpp) { expect_moe_matches_llama_cpp("cpu"); }
+TEST(Gemma4Session, MoeVulkanMatchesLlamaCpp) { expect_moe_matches_llama_cpp("vulkan"); }
+
 // Vulkan against the CPU reference: the same greedy 64 tokens, 12 prompt tokens fed in
 // batches of 8, so positions run far past the window of 6 (sliding rings wrap many times)
 // and the shared layers read rings and a global cache written in earlier steps. The
 // logits differ by 1e-3 to 5e-3 per step (f32 weights), with no trend over the steps: an
 // f16 cache entry rounding the other way, amplified by ten layers of sandwich norms.
+// MoE (tiny-moe): the same, except that a step whose top two CPU logits are closer than
+// the tolerance may pick the other token on Vulkan (at most once in 64 steps; measured:
+// once, a gap of 0.0014, f32 weights); the CPU's token is then fed to both.
 struct TypeCase {
   GgmlType type;
   float tolerance;  // largest logit difference allowed
+  const char* preset = "tiny";
 };
 class Gemma4VulkanAgrees : public ::testing::TestWithParam<TypeCase> {};
 
 TEST_P(Gemma4VulkanAgrees, GreedySixtyFourTokens) {
   testing::TempDir dir;
-  const std::string path = tiny_gemma4(dir, GetParam().type);
+  const std::string path = tiny_gemma4(dir, GetParam().type, GetParam().preset);
   std::unique_ptr<Session> cpu = open(path, "cpu", GgmlType::F16, 8);
   std::unique_ptr<Session> gpu = open(path, "vulkan", GgmlType::F16, 8);
   ASSERT_TRUE(cpu && gpu);
   std::vector<int32_t> next = kPrompt;
   float worst = 0.0f;
+  const bool moe = std::string(GetParam().preset) == "tiny-moe";
+  int ties = 0;
   for (int step = 0; step < 64; ++step) {
     Result<std::vector<float>> a = cpu->feed(next), b = gpu->feed(next);
     ASSERT_TRUE(a && b);
     for (size_t i = 0; i < a->size(); ++i) worst = std::max(worst, std::fabs((*a)[i] - (*b)[i]));
     const int32_t ta = static_cast<int32_t>(std::max_element(a->begin(), a->end()) - a->begin());
     const int32_t tb = static_cast<int32_t>(std::max_element(b->begin(), b->end()) - b->begin());
-    ASSERT_EQ(ta, tb) << "step " << step;
+    if (ta != tb && moe) {
+      // A near tie on the CPU (top two logits closer than the tolerance) may go the other way
+      // on Vulkan; both go on with the CPU's token.
+      std::vector<float> sorted = *a;
+      std::partial_sort(sorted.begin(), sorted.begin() + 2, sorted.end(), std::greater<float>());
+      ASSERT_LT(sorted[0] - sorted[1], GetParam().tolerance) << "step " << step << ": not a near tie";
+      ++ties;
+    } else {
+      ASSERT_EQ(ta, tb) << "step " << step;
+    }
     next = {ta};
   }
   EXPECT_EQ(cpu->position(), static_cast<int>(kPrompt.size()) + 63);
   EXPECT_LE(worst, GetParam().tolerance);
-  std::printf("largest logit difference over 64 steps: %g\n", worst);
+  EXPECT_LE(ties, 1);
+  std::printf("largest logit difference over 64 steps: %g (near ties decided differently: %d)\n", worst, ties);
 }
 
 INSTANTIATE_TEST_SUITE_P(Types, Gemma4VulkanAgrees,
                          ::testing::Values(TypeCase{GgmlType::F32, 1e-2f}, TypeCase{GgmlType::F16, 1e-2f},
-                                           TypeCase{GgmlType::Q8_0, 2e-2f}, TypeCase{GgmlType::Q4_K, 2e-2f}),
-                         [](const auto& info) { return std::string(ggml_type_info(info.param.type)->name); });
+                                           TypeCase{GgmlType::Q8_0, 2e-2f}, TypeCase{GgmlType::Q4_K, 2e-2f},
+                                           TypeCase{GgmlType::F32, 1e-2f, "tiny-moe"},
+                                           TypeCase{GgmlType::Q8_0, 2e-2f, "tiny-moe"}),
+                         [](const auto& info) {
+                           std::string name = std::string(info.param.preset) + "_" + ggml_type_info(info.param.type)->name;
+                           for (char& c : name) c = c == '-' ? '_' : c;
+                           return name;
+                         });
 
 // Batched prefill and token-by-token decode compute the same thing, across the window.
 TEST(Gemma4Session, PrefillBatchesAgreeWithDecode) {

@@ -79,6 +79,51 @@ TEST_F(VulkanOpTest, SliceColsMatchesReference) {
   expect_agree(m, g, {prefill_step(0, 5), prefill_step(5, 1), prefill_step(6, 3)}, outs, 0.0);
 }
 
+// Grouped SliceCols: the gate and up halves of each chosen expert's fused gate_up output
+// (Gemma 4 MoE), and ExpertScale: route weights times a per-expert scale, in place too.
+TEST_F(VulkanOpTest, GroupedSliceColsAndExpertScaleMatchReference) {
+  TestModel m;
+  Graph g;
+  g.max_tokens = 5;
+  const int64_t k = 3, width = 40;
+  const int gate_up = add_input(g, m, "gate_up", k * 2 * width, 1, 64, 4.0f);
+  Op gate = make_op(OpKind::SliceCols, g.add_tensor("gate", k * width), gate_up);
+  gate.group = 2 * width;
+  Op up = make_op(OpKind::SliceCols, g.add_tensor("up", k * width), gate_up);
+  up.group = 2 * width;
+  up.offset = width;
+  const int gate_half = add_op(g, gate), up_half = add_op(g, up);
+  // Routes of 3 choices of 8 experts: whole ids as floats (8: out of range, weight 0), then weights.
+  const int table = m.add_weight("routes", GgmlType::F32, 2 * k, 64, 2);
+  float* rows = reinterpret_cast<float*>(m.storage.back().data());
+  for (int64_t r = 0; r < 64; ++r) {
+    for (int64_t j = 0; j < k; ++j) rows[r * 2 * k + j] = static_cast<float>((r * 3 + j) % 9);
+  }
+  const int route = add_op(g, make_op(OpKind::GetRows, g.add_tensor("route", 2 * k), -1, -1, table));
+  const int scales = m.add_weight("scales", GgmlType::F32, 8, 1, 3, 2.0f);
+  Op scaled = make_op(OpKind::ExpertScale, g.add_tensor("scaled", 2 * k), route, -1, scales);
+  const int scaled_route = add_op(g, scaled);
+  Op in_place = make_op(OpKind::ExpertScale, route, route, -1, scales);
+  add_op(g, in_place);
+  g.logits = add_op(g, make_op(OpKind::LastRow, g.add_tensor("last", k * width, false), up_half));
+  expect_agree(m, g, {prefill_step(0, 5), prefill_step(5, 1), prefill_step(6, 3)},
+               {gate_half, up_half, scaled_route, route}, 0.0);
+}
+
+TEST(SliceCols, ReferenceSemantics) {
+  // Two groups of 4 columns; the second half of each: {2, 3, 6, 7}.
+  const float a[8] = {0, 1, 2, 3, 4, 5, 6, 7};
+  float out[4];
+  reference::slice_cols(a, 1, 8, 4, 2, 4, out);
+  EXPECT_EQ(std::vector<float>(out, out + 4), (std::vector<float>{2, 3, 6, 7}));
+  // Route (ids 2 and 9 of 4 experts, weights 0.75 and 0.25): weight times scale[2], or 0.
+  const float route[4] = {2, 9, 0.75f, 0.25f};
+  const float scales[4] = {1, 1, 4, 1};
+  float scaled[4];
+  reference::expert_scale(route, scaled, 1, 2, scales, 4);
+  EXPECT_EQ(std::vector<float>(scaled, scaled + 4), (std::vector<float>{2, 9, 3.0f, 0.0f}));
+}
+
 TEST(SliceCols, OutOfRangeIsRefused) {
   Graph g;
   const int a = g.add_tensor("a", 32);

@@ -76,9 +76,10 @@ void expert_scale(const float* route, float* out, int64_t tokens, int64_t top_k,
     const float* in = route + t * 2 * top_k;
     float* o = out + t * 2 * top_k;
     for (int64_t j = 0; j < top_k; ++j) {
-      const int64_t id = static_cast<int64_t>(in[j]);
-      o[j] = in[j];
-      o[top_k + j] = in[top_k + j] * (id >= 0 && id < experts ? scales[id] : 0.0f);
+      const float id = in[j];
+      const bool known = id >= 0.0f && id < static_cast<float>(experts);
+      o[j] = id;
+      o[top_k + j] = known ? in[top_k + j] * scales[static_cast<int64_t>(id)] : 0.0f;
     }
   }
 }
