@@ -127,6 +127,42 @@ TEST(TinyGemma4, LoadsAsAnE2BLikeModel) {
   EXPECT_NE(file.find_tensor("per_layer_token_embd.weight"), nullptr);
 }
 
+TEST(TinyGemma4, MoePresetLoadsAs26BA4BLike) {
+  TempDir dir;
+  const std::string path = dir.file("moe.gguf");
+  write_tiny_model({"gemma4", "tiny-moe", GgmlType::Q8_0, 1}, path);
+  const GgufFile file = GgufFile::open(path);
+  EXPECT_EQ(file.find("gemma4.expert_count")->u, 8u);
+  EXPECT_EQ(file.find("gemma4.expert_used_count")->u, 2u);
+  EXPECT_EQ(file.find("gemma4.expert_feed_forward_length")->u, 64u);
+  EXPECT_EQ(file.find("gemma4.feed_forward_length")->type, GgufValueType::U32);  // no double-wide layers
+  EXPECT_EQ(file.find("gemma4.embedding_length_per_layer_input")->u, 0u);
+  EXPECT_EQ(file.find("gemma4.attention.shared_kv_layers")->u, 0u);
+  Result<ModelSpec> spec = load_model_spec(path);
+  ASSERT_TRUE(spec) << spec.error().what();
+  ASSERT_EQ(spec->layer_count(), 6);
+  EXPECT_EQ(spec->ple_width, 0);
+  for (const LayerSpec& l : spec->layers) {
+    SCOPED_TRACE("layer " + std::to_string(l.index));
+    EXPECT_EQ(l.attention, l.index == 5 ? AttentionKind::Global : AttentionKind::Sliding);
+    EXPECT_TRUE(l.owns_cache());
+    EXPECT_EQ(l.ffn.kind, FfnKind::Moe);
+    EXPECT_EQ(l.ffn.experts, 8);
+    EXPECT_EQ(l.ffn.active_experts, 2);
+    EXPECT_EQ(l.ffn.expert_width, 64);
+    EXPECT_EQ(l.ffn.dense_width, 128);
+    const std::string blk = "blk." + std::to_string(l.index) + ".";
+    const GgufTensor* gate_up = file.find_tensor(blk + "ffn_gate_up_exps.weight");
+    ASSERT_NE(gate_up, nullptr);
+    EXPECT_EQ(gate_up->shape, (std::vector<uint64_t>{128, 128, 8}));  // gate and up fused, as the converter keeps them
+    for (const char* name : {"ffn_gate_inp.scale", "ffn_down_exps.scale", "pre_ffw_norm_2.weight", "post_ffw_norm_1.weight",
+                             "post_ffw_norm_2.weight"}) {
+      EXPECT_NE(file.find_tensor(blk + name), nullptr) << name;
+    }
+  }
+  EXPECT_EQ(file.find_tensor("per_layer_token_embd.weight"), nullptr);
+}
+
 TEST(TinyGemma4, VocabularyAndChatTemplateWork) {
   TempDir dir;
   const GgufFile file = GgufFile::open(write(dir));
@@ -169,36 +205,40 @@ std::string run(const std::string& command) {
 TEST(TinyGemma4, LlamaCppRunsItLikeArchscope) {
   const char* modules = std::getenv("ARCHSCOPE_NODE_LLAMA_CPP");
   if (!modules || !*modules) GTEST_SKIP() << "set ARCHSCOPE_NODE_LLAMA_CPP to a node_modules folder with node-llama-cpp";
-  TempDir dir;
-  const std::string path = write(dir, GgmlType::F32, 3);
-  const std::vector<int32_t> tokens = {2, 300, 17, 260, 99, 400, 45, 12, 77, 8, 301};
-  std::string ids;
-  for (int32_t t : tokens) ids += (ids.empty() ? "" : ",") + std::to_string(t);
-  const std::string output = run("ARCHSCOPE_NODE_LLAMA_CPP='" + std::string(modules) + "' node '" ARCHSCOPE_SOURCE_DIR
-                                 "/tests/writer/llama_cpp_check.mjs' '" + path + "' --tokens " + ids + " --top 5");
-  nlohmann::json result;
-  try {
-    result = nlohmann::json::parse(output);
-  } catch (const nlohmann::json::exception&) {
-    FAIL() << "llama_cpp_check.mjs printed no JSON:\n" << output;
-  }
-  ASSERT_EQ(result["positions"].size(), tokens.size());
-  EXPECT_EQ(result["architecture"], "gemma4");
-  EXPECT_EQ(result["chat_wrapper"], "Gemma 4");
-  SessionOptions options;
-  options.device = "cpu";
-  options.cache_type = GgmlType::F32;
-  options.batch = 1;
-  Result<std::unique_ptr<Session>> session = Session::open(path, options);
-  ASSERT_TRUE(session) << session.error().what();
-  for (size_t i = 0; i < tokens.size(); ++i) {
-    Result<std::vector<float>> logits = (*session)->feed(std::span(&tokens[i], 1));
-    ASSERT_TRUE(logits);
-    const std::vector<TokenProb> all = top_probabilities(*logits, logits->size());
-    std::vector<double> prob_of(logits->size());
-    for (const TokenProb& t : all) prob_of[t.id] = t.prob;
-    for (const auto& top : result["positions"][i]["top"]) {
-      EXPECT_NEAR(prob_of[top["id"].get<int>()], top["prob"].get<double>(), 3e-3) << "position " << i;
+  for (const std::string preset : {"tiny", "tiny-moe"}) {
+    SCOPED_TRACE(preset);
+    TempDir dir;
+    const std::string path = dir.file(preset + ".gguf");
+    write_tiny_model({"gemma4", preset, GgmlType::F32, 3}, path);
+    const std::vector<int32_t> tokens = {2, 300, 17, 260, 99, 400, 45, 12, 77, 8, 301};
+    std::string ids;
+    for (int32_t t : tokens) ids += (ids.empty() ? "" : ",") + std::to_string(t);
+    const std::string output = run("ARCHSCOPE_NODE_LLAMA_CPP='" + std::string(modules) + "' node '" ARCHSCOPE_SOURCE_DIR
+                                   "/tests/writer/llama_cpp_check.mjs' '" + path + "' --tokens " + ids + " --top 5");
+    nlohmann::json result;
+    try {
+      result = nlohmann::json::parse(output);
+    } catch (const nlohmann::json::exception&) {
+      FAIL() << "llama_cpp_check.mjs printed no JSON:\n" << output;
+    }
+    ASSERT_EQ(result["positions"].size(), tokens.size());
+    EXPECT_EQ(result["architecture"], "gemma4");
+    EXPECT_EQ(result["chat_wrapper"], "Gemma 4");
+    SessionOptions options;
+    options.device = "cpu";
+    options.cache_type = GgmlType::F32;
+    options.batch = 1;
+    Result<std::unique_ptr<Session>> session = Session::open(path, options);
+    ASSERT_TRUE(session) << session.error().what();
+    for (size_t i = 0; i < tokens.size(); ++i) {
+      Result<std::vector<float>> logits = (*session)->feed(std::span(&tokens[i], 1));
+      ASSERT_TRUE(logits);
+      const std::vector<TokenProb> all = top_probabilities(*logits, logits->size());
+      std::vector<double> prob_of(logits->size());
+      for (const TokenProb& t : all) prob_of[t.id] = t.prob;
+      for (const auto& top : result["positions"][i]["top"]) {
+        EXPECT_NEAR(prob_of[top["id"].get<int>()], top["prob"].get<double>(), 3e-3) << "position " << i;
+      }
     }
   }
 }
