@@ -5,6 +5,7 @@
 // several bindings) and MoeSum, in decode and prefill steps.
 #include <gtest/gtest.h>
 
+#include "archscope/error.h"
 #include "vulkan/op_test_support.h"
 
 namespace archscope::testing {
@@ -44,18 +45,22 @@ struct RouteCase {
   reference::RouterScoreFn score;
   bool bias, normalize;
   float scale;
+  int experts = 37, top_k = 5;  // fewer experts than route.comp's 64 invocations, or more
 };
 
 TEST_F(VulkanOpTest, RouteMatchesReference) {
   for (const RouteCase& c : {RouteCase{reference::RouterScoreFn::Sigmoid, true, true, 2.5f},
                              RouteCase{reference::RouterScoreFn::Softmax, false, true, 1.0f},
                              RouteCase{reference::RouterScoreFn::Softmax, false, false, 1.0f},
-                             RouteCase{reference::RouterScoreFn::SqrtSoftplus, true, false, 1.5f}}) {
-    SCOPED_TRACE("score " + std::to_string(int(c.score)) + " bias " + std::to_string(c.bias));
+                             RouteCase{reference::RouterScoreFn::SqrtSoftplus, true, false, 1.5f},
+                             RouteCase{reference::RouterScoreFn::Sigmoid, true, true, 2.5f, 256, 8},
+                             RouteCase{reference::RouterScoreFn::Softmax, false, true, 1.0f, 200, 8}}) {
+    SCOPED_TRACE("score " + std::to_string(int(c.score)) + " bias " + std::to_string(c.bias) + " experts " +
+                 std::to_string(c.experts));
     TestModel m;
     Graph g;
     g.max_tokens = 7;
-    const int experts = 37, top_k = 5;
+    const int experts = c.experts, top_k = c.top_k;
     const int logits = add_input(g, m, "logits", experts, 3, 64, 3.0f);
     Op route = make_op(OpKind::Route, g.add_tensor("route", 2 * top_k), logits, -1,
                        c.bias ? m.add_weight("bias", GgmlType::F32, experts, 1, 4, 0.5f) : -1);
@@ -63,6 +68,37 @@ TEST_F(VulkanOpTest, RouteMatchesReference) {
     const int r = add_op(g, route);
     g.logits = add_op(g, make_op(OpKind::LastRow, g.add_tensor("last", 2 * top_k, false), r));
     expect_agree(m, g, {prefill_step(0, 7), prefill_step(7, 1), prefill_step(8, 3)}, {r}, kTolerance);
+  }
+}
+
+// More chosen experts than route.comp keeps (64): a clear error when the graph is
+// prepared, not a wrong result; validate_graph refuses a top-k above the expert count.
+TEST_F(VulkanOpTest, RouteLimitsAreClearErrors) {
+  TestModel m;
+  Graph g;
+  const int logits = add_input(g, m, "logits", 100, 3);
+  Op route = make_op(OpKind::Route, g.add_tensor("route", 2 * 65), logits);
+  route.route = {reference::RouterScoreFn::Sigmoid, 100, 65, true, 1.0f, nullptr};
+  g.logits = add_op(g, route);
+  std::unique_ptr<Backend> gpu = make_vulkan_backend("");
+  gpu->load(m.resources);
+  try {
+    gpu->prepare(g);
+    ADD_FAILURE() << "prepared a route to 65 experts";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("routes to 1 to 64 experts"), std::string::npos) << e.what();
+  }
+
+  Graph too_many;
+  const int l2 = add_input(too_many, m, "logits2", 4, 4);
+  Op r2 = make_op(OpKind::Route, too_many.add_tensor("route", 2 * 5), l2);
+  r2.route = {reference::RouterScoreFn::Sigmoid, 4, 5, true, 1.0f, nullptr};
+  too_many.logits = add_op(too_many, r2);
+  try {
+    validate_graph(too_many, m.resources);
+    ADD_FAILURE() << "a top-5 of 4 experts validated";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("top-k 5 is not between 1 and the 4 experts"), std::string::npos) << e.what();
   }
 }
 
