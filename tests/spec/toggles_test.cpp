@@ -52,8 +52,35 @@ TEST(Toggles, BadTogglesAreClearErrors) {
   EXPECT_EQ(parse_toggle("window=3")->value, "3");
   EXPECT_EQ(describe_toggles({{"window", "3"}, {"all_global", "on"}}), "window=3, all_global=on");
 
+  EXPECT_EQ(error_of({{"ple", "none"}}), "toggle ple takes on, off, not \"none\"");
+  EXPECT_EQ(error_of({{"ple_table", "gpu"}}), "toggle ple_table takes auto, device, host, not \"gpu\"");
+
   const ModelSpec llama = load_card("llama-3.1-8b.json");
   EXPECT_TRUE(available_toggles(llama).empty());
+  ModelSpec copy = llama;
+  EXPECT_THROW(apply_toggles(copy, {{"ple", "off"}}), Error);
+}
+
+// ple=off drops the per-layer inputs and, the spec's tensor list following it, their
+// tensors; ple_table only says where the table runs from (the cache does not change).
+TEST(Toggles, PerLayerEmbeddingToggles) {
+  const ModelSpec e2b = load_card("gemma-4-e2b.json");
+  ModelSpec off = e2b;
+  apply_toggles(off, {{"ple", "off"}});
+  EXPECT_EQ(off.ple_width, 0);
+  for (const LayerSpec& l : off.layers) EXPECT_EQ(l.ple_width, 0);
+  EXPECT_EQ(plan_cache(off, 4096).bytes, plan_cache(e2b, 4096).bytes);
+  EXPECT_THROW(apply_toggles(off, {{"ple_table", "host"}}), Error);  // nothing left to place
+
+  ModelSpec host = e2b;
+  EXPECT_EQ(host.ple_table, TablePlacement::Auto);
+  apply_toggles(host, {{"ple_table", "host"}});
+  EXPECT_EQ(host.ple_table, TablePlacement::Host);
+  for (const ToggleInfo& t : available_toggles(host)) {
+    if (t.name == "ple_table") {
+      EXPECT_EQ(t.current, "host");
+    }
+  }
 }
 
 }  // namespace

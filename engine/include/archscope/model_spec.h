@@ -109,6 +109,11 @@ struct TensorSpec {
   WeightComponent component = WeightComponent::Other;
 };
 
+// Where a table that is only gathered (one row per token, never multiplied) is kept when
+// the model runs: Auto puts it in host memory only when the model would not fit the
+// device otherwise; Host always (only the gathered rows travel to the device each step).
+enum class TablePlacement { Auto, Device, Host };
+
 // Where the description came from.
 enum class SourceKind { Gguf, HfFolder, Card };
 
@@ -126,6 +131,7 @@ struct ModelSpec {
   double embedding_scale = 1.0;     // multiplies input embeddings (Gemma: sqrt(hidden))
   double final_logit_softcap = 0.0; // 0 = none
   int ple_width = 0;                // per-layer-embedding width per layer (Gemma 4: 256)
+  TablePlacement ple_table = TablePlacement::Auto;  // where the per-layer embedding table runs from
   int hc_width = 0;                 // mHC streams (DeepSeek V4: 4)
   int hc_sinkhorn_iters = 0;
   int q_lora_rank = 0;              // DeepSeek V4 low-rank queries

@@ -155,8 +155,11 @@ class StreamDecoder {
 // the text runs out of pairs seen twice, <|reserved_special_token_N|> control tokens fill
 // the rest. It must leave room for the byte and special tokens (else archscope::Error).
 // training_text replaces the built-in sample.
+//   Gemma4: llama.cpp's "gemma4" model: <pad> <eos> <bos> <unk> <mask> <|turn> <turn|>
+//           and the channel / tool tokens of the chat template, 256 <0xNN> byte tokens, the sample's characters, then
+//           merges learned on raw UTF-8 with spaces as "▁"; bos <bos>, eos <eos>, add_bos.
 // Writing it: make_small_bpe_vocab().write_to(writer).
-enum class SmallVocabStyle { Llama3, Qwen2 };
+enum class SmallVocabStyle { Llama3, Qwen2, Gemma4 };
 struct SmallBpeOptions {
   SmallVocabStyle style = SmallVocabStyle::Llama3;
   size_t vocab_size = 512;

@@ -61,4 +61,27 @@ void softcap(float* x, float cap, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] = cap * std::tanh(x[i] / cap);
 }
 
+void slice_cols(const float* a, int64_t rows, int64_t a_cols, int64_t group, int64_t offset, int64_t cols, float* out) {
+  const int64_t groups = a_cols / group, width = cols / groups;
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t g = 0; g < groups; ++g) {
+      const float* from = a + r * a_cols + g * group + offset;
+      std::copy(from, from + width, out + r * cols + g * width);
+    }
+  }
+}
+
+void expert_scale(const float* route, float* out, int64_t tokens, int64_t top_k, const float* scales, int64_t experts) {
+  for (int64_t t = 0; t < tokens; ++t) {
+    const float* in = route + t * 2 * top_k;
+    float* o = out + t * 2 * top_k;
+    for (int64_t j = 0; j < top_k; ++j) {
+      const float id = in[j];
+      const bool known = id >= 0.0f && id < static_cast<float>(experts);
+      o[j] = id;
+      o[top_k + j] = known ? in[top_k + j] * scales[static_cast<int64_t>(id)] : 0.0f;
+    }
+  }
+}
+
 }  // namespace archscope::reference

@@ -86,6 +86,12 @@ void softmax_rows(float* x, int64_t rows, int64_t n);
 void add(const float* a, const float* b, float* out, int64_t n);
 void mul(const float* a, const float* b, float* out, int64_t n);
 void scale(float* x, float s, int64_t n);
+// out[r] = a[r][offset, offset + width) of every group of `group` columns of a row of a_cols,
+// side by side: out rows are cols = (a_cols / group) x width wide.
+void slice_cols(const float* a, int64_t rows, int64_t a_cols, int64_t group, int64_t offset, int64_t cols, float* out);
+// Route rows (top_k expert ids as floats, then their weights): out = route with weight j
+// times scales[id j]; ids outside [0, experts) give weight 0. out may be route.
+void expert_scale(const float* route, float* out, int64_t tokens, int64_t top_k, const float* scales, int64_t experts);
 void softcap(float* x, float cap, int64_t n);  // cap * tanh(x / cap)
 
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -40,11 +41,20 @@ class Backend {
   // Per-layer time of the last run, when the backend measures it (else empty).
   virtual std::vector<LayerTiming> timings() const { return {}; }
   // Bytes this backend holds for weights, caches and scratch.
-  struct Memory { uint64_t weights = 0, caches = 0, scratch = 0; };
+  // host_tables: gathered-only tables kept in host memory instead of the device (not in weights).
+  struct Memory { uint64_t weights = 0, caches = 0, scratch = 0, host_tables = 0; };
   virtual Memory memory() const = 0;
 };
 
 std::unique_ptr<Backend> make_cpu_backend();
+
+// Test hooks into a CPU backend (throw archscope::Error for another backend), for tests
+// that prove which cache an op reads (tests/runtime/gemma4_kv_sharing_test.cpp):
+// before_op(i) runs before op i of every run; the rows are one cache's raw key or value
+// bytes (capacity x row bytes, slot p % capacity holds position p); positions per slot, -1 empty.
+void set_cpu_before_op(Backend& cpu, std::function<void(size_t op)> before_op);
+std::span<uint8_t> cpu_cache_rows(Backend& cpu, int cache, bool values);
+std::span<const int32_t> cpu_cache_positions(Backend& cpu, int cache);
 // The Vulkan backend on the device the selector names (empty: ARCHSCOPE_VULKAN_DEVICE, else
 // the best device). Throws archscope::Error when there is none.
 std::unique_ptr<Backend> make_vulkan_backend(const std::string& device_selector);

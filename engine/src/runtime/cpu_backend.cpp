@@ -56,7 +56,9 @@ class CpuBackend final : public Backend {
     last_tokens_ = n;
     timings_.clear();
     std::map<int, double> per_layer;
-    for (const Op& op : graph.ops) {
+    for (size_t i = 0; i < graph.ops.size(); ++i) {
+      const Op& op = graph.ops[i];
+      if (before_op_) before_op_(i);
       const auto start = std::chrono::steady_clock::now();
       execute(graph, it->second, op, tokens);
       per_layer[op.layer] += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
@@ -91,6 +93,13 @@ class CpuBackend final : public Backend {
       for (const auto& t : tensors) m.scratch += t.size() * sizeof(float);
     }
     return m;
+  }
+
+ // Test hooks (backend.h).
+  std::function<void(size_t)> before_op_;
+  CpuCache& cache(int id) {
+    if (id < 0 || id >= static_cast<int>(caches_.size())) throw Error("no cache " + std::to_string(id));
+    return caches_[id];
   }
 
  private:
@@ -195,6 +204,14 @@ class CpuBackend final : public Backend {
       case OpKind::LastRow:
         std::memcpy(out, a + (n - 1) * cols_of(op.a), sizeof(float) * cols_of(op.a));
         break;
+      case OpKind::SliceCols:
+        reference::slice_cols(a, rows_of(op.a), cols_of(op.a), op.group > 0 ? op.group : cols_of(op.a), op.offset,
+                              cols_of(op.out), out);
+        break;
+      case OpKind::ExpertScale:
+        reference::expert_scale(a, out, rows_of(op.a), cols_of(op.a) / 2, vector_of(op.weight),
+                                weights_[op.weight].cols);
+        break;
       case OpKind::Softplus:
         reference::softplus(a, out, rows_of(op.a) * cols_of(op.a));
         break;
@@ -238,5 +255,22 @@ class CpuBackend final : public Backend {
 }  // namespace
 
 std::unique_ptr<Backend> make_cpu_backend() { return std::make_unique<CpuBackend>(); }
+
+namespace {
+CpuBackend& as_cpu(Backend& backend) {
+  auto* cpu = dynamic_cast<CpuBackend*>(&backend);
+  if (!cpu) throw Error("test hook: " + backend.name() + " is not the CPU backend");
+  return *cpu;
+}
+}  // namespace
+
+void set_cpu_before_op(Backend& cpu, std::function<void(size_t op)> before_op) { as_cpu(cpu).before_op_ = std::move(before_op); }
+
+std::span<uint8_t> cpu_cache_rows(Backend& cpu, int cache, bool values) {
+  CpuCache& c = as_cpu(cpu).cache(cache);
+  return values ? std::span<uint8_t>(c.v) : std::span<uint8_t>(c.k);
+}
+
+std::span<const int32_t> cpu_cache_positions(Backend& cpu, int cache) { return as_cpu(cpu).cache(cache).positions; }
 
 }  // namespace archscope

@@ -20,6 +20,8 @@ const char* to_string(OpKind kind) {
     case OpKind::Softcap: return "softcap";
     case OpKind::Softmax: return "softmax";
     case OpKind::LastRow: return "last_row";
+    case OpKind::SliceCols: return "slice_cols";
+    case OpKind::ExpertScale: return "expert_scale";
     case OpKind::Softplus: return "softplus";
     case OpKind::MulGrouped: return "mul_grouped";
     case OpKind::Route: return "route";
@@ -122,6 +124,26 @@ void validate_graph(const Graph& g, const ModelResources& r) {
         same_width(tensor(op.out, "out"), tensor(op.a, "input"));
         if (tensor(op.out, "out").per_token || !tensor(op.a, "input").per_token) fail("takes a per-token tensor to one row");
         break;
+      case OpKind::SliceCols: {
+        const TensorDesc& a = tensor(op.a, "input");
+        const TensorDesc& out = tensor(op.out, "out");
+        if (op.out == op.a) fail("cannot slice in place");
+        const int64_t group = op.group > 0 ? op.group : a.cols;
+        if (a.cols % group != 0) fail("group " + std::to_string(group) + " does not divide " + a.name);
+        const int64_t groups = a.cols / group;
+        if (out.cols % groups != 0) fail(out.name + " is not " + std::to_string(groups) + " equal slices");
+        const int64_t width = out.cols / groups;
+        if (op.offset < 0 || op.offset + width > group) fail("columns [" + std::to_string(op.offset) + ", " + std::to_string(op.offset + width) + ") are outside " + (op.group > 0 ? "a group of " : "") + a.name);
+        if (out.per_token != a.per_token) fail("mixes per-token and single-row tensors");
+        break;
+      }
+      case OpKind::ExpertScale: {
+        const TensorDesc& route = tensor(op.a, "route");
+        same_width(tensor(op.out, "out"), route);
+        if (route.cols < 2 || route.cols % 2) fail("route tensor " + route.name + " is not 2 x top-k wide");
+        if (weight(op.weight).rows != 1) fail("per-expert scales " + weight(op.weight).name + " are not one row");
+        break;
+      }
       case OpKind::MulGrouped: {
         const TensorDesc& a = tensor(op.a, "a");
         const TensorDesc& b = tensor(op.b, "b");

@@ -24,6 +24,8 @@ struct WeightDesc {
   int64_t cols = 0, rows = 1, experts = 1;
   uint64_t row_bytes = 0;
   const uint8_t* data = nullptr;  // host copy (memory-mapped file); valid while the model lives
+  // A table only ever gathered (GetRows) may stay in host memory (ModelSpec::ple_table).
+  TablePlacement placement = TablePlacement::Device;
   uint64_t bytes() const { return row_bytes * uint64_t(rows) * uint64_t(experts); }
   reference::WeightView view(int64_t expert = 0) const {
     return {type, data + uint64_t(expert) * uint64_t(rows) * row_bytes, cols, rows, row_bytes};
@@ -68,6 +70,9 @@ enum class OpKind {
   Softcap,    // out = cap * tanh(a / cap)
   Softmax,    // out = softmax of each row of a (a row of all -inf gives zeros), e.g. MoE routers
   LastRow,    // out (one row) = a's row of the step's last token
+  SliceCols,  // out[t] = a[t][offset, offset + out cols): one layer's slice of a wide tensor (Gemma 4 PLE);
+              // with `group`: the same slice of every group of `group` columns, side by side (fused gate/up halves)
+  ExpertScale,  // out = route a with each chosen expert's weight times weight[expert] (Gemma 4 per-expert scale)
   // Gates and mixture of experts (k = experts chosen per token, the route tensor's width / 2).
   Softplus,   // out = softplus(a), e.g. an attention output gate
   MulGrouped, // out = a * b, each value of b over a group of a.cols / b.cols columns (per-head gates)
@@ -87,6 +92,7 @@ struct Op {
   // Parameters (used by the kinds that need them).
   float eps = 0.0f;              // RmsNorm
   int group = 0;                 // RmsNorm group width (0: the whole row)
+  int offset = 0;                // SliceCols first column (of each group)
   float scalar = 0.0f;           // Scale factor, Softcap cap
   int heads = 0, head_dim = 0;   // Rope layout
   reference::RopeParams rope;    // Rope (freq_factors pointer unused: see `weight`)

@@ -52,6 +52,7 @@ ModelWeights::ModelWeights(const GgufFile& file, const ModelSpec& spec) {
     w.experts = t->shape.size() > 2 ? static_cast<int64_t>(t->shape[2]) : 1;
     w.row_bytes = ggml_bytes(t->type, t->shape[0]).value_or(0);
     w.data = t->data;
+    if (w.name == "per_layer_token_embd") w.placement = spec.ple_table;
     index_[w.name] = static_cast<int>(weights_.size());
     weights_.push_back(std::move(w));
   }

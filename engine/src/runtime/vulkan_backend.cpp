@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 
+#include "archscope/cache_plan.h"
 #include "archscope/error.h"
 #include "archscope/vulkan_device.h"
 #include "vulkan/buffer_arena.h"
@@ -68,6 +69,13 @@ struct PreparedGraph {
   std::vector<Segment> segments;
   int64_t vocabulary = std::numeric_limits<int64_t>::max();  // rows of the GetRows tables
   int64_t last_tokens = 0;
+  // GetRows from tables kept in host memory: run() gathers the step's rows (as f32) into a
+  // host-visible staging buffer, which the recording copies into the op's output.
+  struct HostGather {
+    int weight = -1;
+    std::unique_ptr<Buffer> staging;
+  };
+  std::vector<HostGather> host_gathers;
 };
 
 struct CacheStore {
@@ -85,6 +93,7 @@ class VulkanBackend final : public Backend {
                   "' lacks subgroup arithmetic in compute shaders, which archscope's "
                   "shaders use; update its driver or choose another device");
     }
+    device_memory_ = options.device_memory_bytes ? options.device_memory_bytes : info.device_local_bytes;
     block_limit_ = std::min<uint64_t>(info.max_memory_allocation_size, uint64_t{1} << 30);
     if (options.max_block_bytes) block_limit_ = std::min(block_limit_, options.max_block_bytes);
     binding_limit_ = std::min<uint64_t>({info.max_storage_buffer_range, uint64_t{1} << 31, block_limit_});
@@ -172,6 +181,12 @@ class VulkanBackend final : public Backend {
     header.first_position = first_position;
     g->step->write<StepHeader>(std::span(&header, 1));
     g->step->write<int32_t>(tokens, sizeof(StepHeader));
+    for (PreparedGraph::HostGather& gather : g->host_gathers) {
+      const WeightDesc& w = resources_.weights[gather.weight];
+      std::vector<float> rows(static_cast<size_t>(n * w.cols));
+      reference::get_rows(w.view(), tokens, rows.data());
+      gather.staging->write<float>(rows);
+    }
     try {
       g->list->submit_and_wait();
     } catch (const Error& e) {
@@ -232,7 +247,13 @@ class VulkanBackend final : public Backend {
     for (const auto& arena : vector_arenas_) m.weights += arena->bytes();
     if (cache_arena_) m.caches = cache_arena_->bytes();
     m.scratch = dummy_->size();
-    for (const auto& g : graphs_) m.scratch += g->arena->bytes() + g->step->size();
+    for (const auto& g : graphs_) {
+      m.scratch += g->arena->bytes() + g->step->size();
+      for (const auto& gather : g->host_gathers) m.scratch += gather.staging->size();
+    }
+    for (size_t i = 0; i < on_host_.size(); ++i) {
+      if (on_host_[i]) m.host_tables += resources_.weights[i].bytes();
+    }
     return m;
   }
 
@@ -244,8 +265,26 @@ class VulkanBackend final : public Backend {
     return nullptr;
   }
 
+  // Where each weight lives: gathered-only tables marked Host stay in host memory, and so do
+  // Auto ones when the weights and caches would not fit the device's memory otherwise.
+  void place_tables() {
+    uint64_t needed = 0;
+    for (const WeightDesc& w : resources_.weights) needed += w.bytes();
+    for (const CacheDesc& c : resources_.caches) {
+      needed += uint64_t(c.capacity) * (cache_row_bytes(c.type, uint64_t(c.kv_heads) * c.head_dim_k) +
+                                        (c.k_equals_v ? 0 : cache_row_bytes(c.type, uint64_t(c.kv_heads) * c.head_dim_v)));
+    }
+    const bool tight = device_memory_ > 0 && needed > device_memory_;
+    on_host_.assign(resources_.weights.size(), false);
+    for (size_t i = 0; i < resources_.weights.size(); ++i) {
+      const TablePlacement p = resources_.weights[i].placement;
+      on_host_[i] = p == TablePlacement::Host || (p == TablePlacement::Auto && tight);
+    }
+  }
+
   // Weights: pieces of whole rows, each at most one binding, placed in blocks, uploaded.
   void load_weights() {
+    place_tables();
     weights_.clear();
     weight_arena_ = std::make_unique<BufferArena>(block_limit_, alignment_);
     std::vector<std::vector<BufferArena::Slice>> slices;
@@ -272,7 +311,7 @@ class VulkanBackend final : public Backend {
       d.experts = w.experts;
       d.row_bytes = w.row_bytes;
       slices.emplace_back();
-      const int64_t total = w.rows * w.experts;
+      const int64_t total = on_host_[weights_.size()] ? 0 : w.rows * w.experts;  // host tables: no device copy
       for (int64_t first = 0; first < total; first += per_piece) {
         const int64_t rows = std::min(per_piece, total - first);
         slices.back().push_back(weight_arena_->reserve(uint64_t(rows) * w.row_bytes + kBindingSlack));
@@ -368,6 +407,10 @@ class VulkanBackend final : public Backend {
           (op.out == op.a || (op.b >= 0 && op.out == op.b))) {
         fail("cannot work in place");
       }
+      if (op.kind != OpKind::GetRows && op.weight >= 0 && op.weight < static_cast<int>(on_host_.size()) &&
+          on_host_[op.weight]) {
+        fail("uses " + resources_.weights[op.weight].name + ", which is kept in host memory and can only be gathered");
+      }
       if (op.kind == OpKind::Rope && !graph.tensors[op.out].per_token && graph.max_tokens > 1) {
         fail("rotates one row per token, so its tensor must be per-token");
       }
@@ -411,7 +454,7 @@ class VulkanBackend final : public Backend {
     std::vector<int> needed;
     for (const Op& op : graph.ops) {
       const bool vector_use = op.kind == OpKind::RmsNorm || op.kind == OpKind::Rope || op.kind == OpKind::Attention ||
-                              op.kind == OpKind::MulWeight || op.kind == OpKind::Route;
+                              op.kind == OpKind::MulWeight || op.kind == OpKind::ExpertScale || op.kind == OpKind::Route;
       if (!vector_use || op.weight < 0 || vectors_.count(op.weight)) continue;
       const DeviceWeight& w = weights_[op.weight];
       if (w.type == GgmlType::F32 && w.pieces.size() == 1) {
@@ -466,8 +509,17 @@ class VulkanBackend final : public Backend {
       }
       switch (op.kind) {
         case OpKind::GetRows:
-          rec.get_rows(weights_[op.weight], t[op.out]);
           g.vocabulary = std::min(g.vocabulary, weights_[op.weight].rows);
+          if (on_host_[op.weight]) {
+            PreparedGraph::HostGather gather;
+            gather.weight = op.weight;
+            const uint64_t bytes = uint64_t(graph.max_tokens) * uint64_t(t[op.out].cols) * sizeof(float);
+            gather.staging = std::make_unique<Buffer>(gpu_, bytes, HostAccess::Mapped);
+            list.copy(BufferRange(*gather.staging), t[op.out].range, bytes);
+            g.host_gathers.push_back(std::move(gather));
+            break;
+          }
+          rec.get_rows(weights_[op.weight], t[op.out]);
           break;
         case OpKind::RmsNorm:
           rec.rms_norm(t[op.a], vector_of(op.weight), t[op.out], op.group > 0 ? op.group : t[op.a].cols, op.eps);
@@ -518,6 +570,12 @@ class VulkanBackend final : public Backend {
         case OpKind::LastRow:
           rec.last_row(t[op.a], t[op.out]);
           break;
+        case OpKind::SliceCols:
+          rec.slice_cols(t[op.a], op.group > 0 ? op.group : t[op.a].cols, op.offset, t[op.out]);
+          break;
+        case OpKind::ExpertScale:
+          rec.expert_scale(t[op.a], *vector_of(op.weight), resources_.weights[op.weight].cols, t[op.out]);
+          break;
         case OpKind::Softplus:
           rec.softplus(t[op.a], t[op.out]);
           break;
@@ -547,6 +605,8 @@ class VulkanBackend final : public Backend {
   uint64_t block_limit_ = 0, binding_limit_ = 0, alignment_ = 0;
   std::optional<Buffer> dummy_;  // bound where an op has no buffer to give
   vulkan::PrefillMatMul prefill_matmul_;
+  uint64_t device_memory_ = 0;
+  std::vector<bool> on_host_;  // per weight: kept in host memory (place_tables)
 
   ModelResources resources_;
   std::unique_ptr<BufferArena> weight_arena_, cache_arena_;

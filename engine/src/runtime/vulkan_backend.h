@@ -33,6 +33,9 @@ struct VulkanBackendOptions {
   // Reach device memory through staging copies even where it could be mapped (the
   // discrete-GPU path, testable on lavapipe).
   bool staged = false;
+  // Device memory the model may fill, for deciding where TablePlacement::Auto tables go.
+  // Default: the device's largest device-local heap.
+  uint64_t device_memory_bytes = 0;
   // The shader of matmuls over more than 8 tokens (prefill): Auto picks matmul_rows on CPU
   // devices (lavapipe), where it is measured faster, and matmul_tiled on GPUs.
   enum class PrefillMatMul { Auto, Tiled, Rows };

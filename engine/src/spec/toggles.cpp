@@ -21,6 +21,12 @@ bool has_sliding(const ModelSpec& spec) {
                      [](const LayerSpec& l) { return l.attention == AttentionKind::Sliding; });
 }
 
+bool has_ple(const ModelSpec& spec) { return spec.ple_width > 0; }
+
+const char* placement_name(TablePlacement p) {
+  return p == TablePlacement::Host ? "host" : p == TablePlacement::Device ? "device" : "auto";
+}
+
 int positive_int(const std::string& name, const std::string& value) {
   int n = 0;
   const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
@@ -99,6 +105,25 @@ const std::vector<ToggleDef>& toggle_defs() {
        [](const ModelSpec& spec) { return heads_of(spec, AttentionKind::Sliding); },
        {},
        [](ModelSpec& spec, const std::string& value) { keep_heads(spec, AttentionKind::Sliding, "sliding_heads", value); }},
+      // Gemma 4: the per-layer inputs are dropped; the layers keep everything else. The
+      // PLE tensors are then not loaded at all.
+      {"ple", "per-layer embeddings (Gemma 4): off drops every layer's per-layer input and its tensors", has_ple,
+       [](const ModelSpec&) { return std::string("on"); },
+       {"on", "off"},
+       [](ModelSpec& spec, const std::string& value) {
+         if (value != "off") return;
+         spec.ple_width = 0;
+         for (LayerSpec& l : spec.layers) l.ple_width = 0;
+       }},
+      {"ple_table",
+       "where the per-layer embedding table runs from: host keeps it in host memory and sends only the gathered rows "
+       "to the device; auto does so when the model would not fit the device otherwise",
+       has_ple, [](const ModelSpec& spec) { return std::string(placement_name(spec.ple_table)); },
+       {"auto", "device", "host"},
+       [](ModelSpec& spec, const std::string& value) {
+         spec.ple_table = value == "host" ? TablePlacement::Host : value == "device" ? TablePlacement::Device
+                                                                                     : TablePlacement::Auto;
+       }},
   };
   return defs;
 }

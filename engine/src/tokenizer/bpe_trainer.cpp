@@ -2,7 +2,8 @@
 // split into words by the style's pre-tokenizer (llama-bpe or qwen2), each word starts as
 // its bytes (token id = byte value), and the most frequent adjacent pair is merged into a
 // new token until the vocabulary is full. Ties go to the smaller (left, right) ids, so the
-// result is the same on every machine.
+// result is the same on every machine. The Gemma 4 style works on characters instead
+// (make_gemma4_vocab below).
 #include <map>
 
 #include "archscope/error.h"
@@ -36,7 +37,112 @@ Style style_of(SmallVocabStyle style) {
 
 }  // namespace
 
+namespace {
+
+// Gemma 4's layout (llama.cpp tokenizer model "gemma4"): control tokens first, 256
+// <0xNN> byte-fallback tokens, then every character of the sample and the learned merges,
+// all on raw UTF-8 with spaces escaped to "▁"; the text is split only at newlines.
+Vocabulary make_gemma4_vocab(const SmallBpeOptions& options) {
+  // The channel, tool-call and quote tokens are user-defined, as the converter marks them
+  // (always rendered, so the chat parser can read them).
+  const std::vector<std::pair<std::string, TokenType>> specials = {
+      {"<pad>", TokenType::Control},       {"<eos>", TokenType::Control},        {"<bos>", TokenType::Control},
+      {"<unk>", TokenType::Unknown},       {"<mask>", TokenType::Control},       {"<|turn>", TokenType::Control},
+      {"<turn|>", TokenType::Control},     {"<|channel>", TokenType::UserDefined}, {"<channel|>", TokenType::UserDefined},
+      {"<|think|>", TokenType::Control},   {"<|tool>", TokenType::Control},      {"<tool|>", TokenType::Control},
+      {"<|tool_call>", TokenType::UserDefined}, {"<tool_call|>", TokenType::UserDefined},
+      {"<|tool_response>", TokenType::UserDefined}, {"<tool_response|>", TokenType::UserDefined},
+      {"<|\"|>", TokenType::UserDefined}};
+  const std::string& text = options.training_text.empty() ? builtin_training_text() : options.training_text;
+  Vocabulary vocab;
+  vocab.model = "gemma4";
+  for (const auto& [token, type] : specials) {
+    vocab.tokens.push_back(token);
+    vocab.token_types.push_back(type);
+  }
+  for (int b = 0; b < 256; ++b) {
+    static const char* hex = "0123456789ABCDEF";
+    vocab.tokens.push_back(std::string("<0x") + hex[b >> 4] + hex[b & 15] + ">");
+    vocab.token_types.push_back(TokenType::Byte);
+  }
+  std::string escaped;
+  for (char c : text) escaped += c == ' ' ? std::string("\xE2\x96\x81") : std::string(1, c);
+  const tokenizer::RegexSplitter splitter(tokenizer::find_pre_tokenizer("gemma4")->regexes);
+  std::map<std::string, int> word_counts;
+  for (const std::string& word : splitter.split(escaped)) ++word_counts[word];
+
+  // Every character seen becomes a token (sorted by text, so the ids are stable).
+  std::map<std::string, int32_t> ids;
+  std::vector<std::pair<std::vector<std::string>, int>> words;
+  std::map<std::string, int> characters;
+  for (const auto& [word, count] : word_counts) {
+    std::vector<std::string> seq;
+    for (size_t i = 0; i < word.size();) {
+      const size_t n = std::min(word.size() - i, tokenizer::utf8_sequence_length(word[i]));
+      seq.push_back(word.substr(i, n));
+      characters[seq.back()] += count;
+      i += n;
+    }
+    words.emplace_back(std::move(seq), count);
+  }
+  if (vocab.tokens.size() + characters.size() > options.vocab_size) {
+    throw Error("make_small_bpe_vocab: vocab_size " + std::to_string(options.vocab_size) + " leaves no room for the " +
+                std::to_string(vocab.tokens.size() + characters.size()) + " special, byte and character tokens");
+  }
+  for (const auto& [c, count] : characters) {
+    ids.emplace(c, static_cast<int32_t>(vocab.tokens.size()));
+    vocab.tokens.push_back(c);
+    vocab.token_types.push_back(TokenType::Normal);
+  }
+  while (vocab.tokens.size() < options.vocab_size) {
+    std::map<std::pair<std::string, std::string>, int> pairs;
+    for (const auto& [seq, count] : words) {
+      for (size_t i = 1; i < seq.size(); ++i) pairs[{seq[i - 1], seq[i]}] += count;
+    }
+    const std::pair<std::string, std::string>* best = nullptr;
+    int best_count = 1;  // a pair seen once teaches nothing
+    for (const auto& [pair, count] : pairs) {
+      if (count > best_count) best = &pair, best_count = count;
+    }
+    if (!best) break;
+    const auto [left, right] = *best;
+    vocab.merges.push_back(left + " " + right);
+    if (ids.emplace(left + right, static_cast<int32_t>(vocab.tokens.size())).second) {
+      vocab.tokens.push_back(left + right);
+      vocab.token_types.push_back(TokenType::Normal);
+    }
+    for (auto& [seq, count] : words) {
+      std::vector<std::string> out;
+      for (size_t i = 0; i < seq.size(); ++i) {
+        if (i + 1 < seq.size() && seq[i] == left && seq[i + 1] == right) {
+          out.push_back(left + right);
+          ++i;
+        } else {
+          out.push_back(seq[i]);
+        }
+      }
+      seq = std::move(out);
+    }
+  }
+  for (int i = 0; vocab.tokens.size() < options.vocab_size; ++i) {
+    vocab.tokens.push_back("<unused" + std::to_string(i) + ">");
+    vocab.token_types.push_back(TokenType::Control);
+  }
+  // The converter's SpecialVocab: <bos>, <eos>, <unk>, <pad>; BOS added, no space prefix.
+  vocab.bos = vocab.find("<bos>");
+  vocab.eos = vocab.find("<eos>");
+  vocab.unknown = vocab.find("<unk>");
+  vocab.padding = vocab.find("<pad>");
+  vocab.add_bos = true;
+  vocab.add_eos = false;
+  vocab.add_space_prefix = false;
+  return vocab;
+}
+
+}  // namespace
+
 Vocabulary make_small_bpe_vocab(const SmallBpeOptions& options) {
+  if (options.style == SmallVocabStyle::Gemma4) return make_gemma4_vocab(options);
   const Style style = style_of(options.style);
   const size_t n_specials = style.specials.size();
   if (options.vocab_size < 256 + n_specials) {

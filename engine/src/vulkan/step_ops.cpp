@@ -335,4 +335,22 @@ void StepRecorder::last_row(const DeviceTensor& a, const DeviceTensor& out) {
   list_.dispatch(shader, {step_, a.range, out.range}, cols, groups_for(cols, 256));
 }
 
+void StepRecorder::expert_scale(const DeviceTensor& route, BufferRange scales, int64_t experts, const DeviceTensor& out) {
+  struct {
+    uint32_t top_k, experts, per_token;
+  } push{u32(route.cols / 2), u32(experts), route.per_token ? 1u : 0u};
+  const ComputePipeline& shader = pipelines_.get("expert_scale", 4, sizeof push);
+  list_.dispatch(shader, {step_, route.range, scales, out.range}, push,
+                 groups_for(uint64_t(rows(route)) * uint64_t(route.cols / 2), 256));
+}
+
+void StepRecorder::slice_cols(const DeviceTensor& a, int64_t group, int64_t offset, const DeviceTensor& out) {
+  const int64_t groups = a.cols / group;
+  struct {
+    uint32_t a_cols, cols, offset, per_token, group, width;
+  } push{u32(a.cols), u32(out.cols), u32(offset), a.per_token ? 1u : 0u, u32(group), u32(out.cols / groups)};
+  const ComputePipeline& shader = pipelines_.get("slice_cols", 3, sizeof push);
+  list_.dispatch(shader, {step_, a.range, out.range}, push, groups_for(uint64_t(rows(a)) * uint64_t(out.cols), 256));
+}
+
 }  // namespace archscope::vulkan

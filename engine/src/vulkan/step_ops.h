@@ -152,6 +152,10 @@ class StepRecorder {
   void softmax(const DeviceTensor& a, const DeviceTensor& out);
   // out (one row) = a's row of the step's last token.                  shaders/last_row.comp
   void last_row(const DeviceTensor& a, const DeviceTensor& out);
+  // out[t] = a[t][offset, offset + width) of each group of `group`.   shaders/slice_cols.comp
+  void slice_cols(const DeviceTensor& a, int64_t group, int64_t offset, const DeviceTensor& out);
+  // Route weights times a per-expert scale (`experts` floats).       shaders/expert_scale.comp
+  void expert_scale(const DeviceTensor& route, BufferRange scales, int64_t experts, const DeviceTensor& out);
 
  private:
   PipelineCache& pipelines_;

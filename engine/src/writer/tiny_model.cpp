@@ -11,7 +11,8 @@
 namespace archscope {
 
 const std::vector<const TinyArchitectureWriter*>& tiny_architecture_writers() {
-  static const std::vector<const TinyArchitectureWriter*> registry = {&kLlamaTinyWriter, &kQwen3TinyWriter, &kLagunaTinyWriter};
+  static const std::vector<const TinyArchitectureWriter*> registry = {&kLlamaTinyWriter, &kQwen3TinyWriter,
+                                                                       &kLagunaTinyWriter, &kGemma4TinyWriter};
   return registry;
 }
 

@@ -33,6 +33,7 @@ struct TinyArchitectureWriter {
 const std::vector<const TinyArchitectureWriter*>& tiny_architecture_writers();
 extern const TinyArchitectureWriter kLlamaTinyWriter;
 extern const TinyArchitectureWriter kQwen3TinyWriter;
+extern const TinyArchitectureWriter kGemma4TinyWriter;
 extern const TinyArchitectureWriter kLagunaTinyWriter;
 
 // Shared by the family writers (llama_writer.cpp).

@@ -100,6 +100,22 @@ std::vector<float> tiny_tensor_values(const TensorSpec& t, const ModelSpec& spec
   for (uint64_t d : t.shape) n *= d;
   std::vector<float> v(n);
   PortableNormal normal(tensor_seed(seed, t.name));
+  if (t.name == "rope_freqs.weight") {
+    // Proportional RoPE (Gemma 4 converter): factor 1 for the pairs of the global layers'
+    // rotary dims, 1e30 (no rotation) for the rest of the head.
+    int rotating_pairs = 0;
+    for (const LayerSpec& l : spec.layers) {
+      if (l.rope.freq_factors) rotating_pairs = l.rope.rotary_dims / 2;
+    }
+    for (uint64_t i = 0; i < n; ++i) v[i] = i < static_cast<uint64_t>(rotating_pairs) ? 1.0f : 1e30f;
+    return v;
+  }
+  if (t.name.size() > 19 && t.name.compare(t.name.size() - 19, 19, ".ffn_gate_inp.scale") == 0) {
+    // Gemma 4's router input scale: the router sees RMSNorm(x) / sqrt(hidden) times this, so
+    // about 2 sqrt(hidden) gives logits of spread ~2 and clear expert choices.
+    for (float& x : v) x = static_cast<float>(2.0 * std::sqrt(double(spec.hidden)) * (1.0 + 0.1 * normal()));
+    return v;
+  }
   if (t.shape.size() < 2) {  // norm weights: near 1
     for (float& x : v) x = static_cast<float>(1.0 + 0.1 * normal());
     return v;

@@ -9,6 +9,7 @@ namespace archscope {
 Graph build_step_graph(const ProgramInputs& in) {
   const std::string& arch = in.spec.architecture;
   if (arch == "llama" || arch == "qwen3") return build_llama_graph(in);
+  if (arch == "gemma4") return build_gemma4_graph(in);
   if (arch == "laguna") return build_laguna_graph(in);
   throw Error("running " + arch + " models is not supported yet (inspect works)");
 }

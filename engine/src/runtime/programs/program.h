@@ -29,6 +29,7 @@ reference::RopeParams rope_params(const RopeSpec& rope);
 
 // Programs, one per family (programs/<family>_program.cpp).
 Graph build_llama_graph(const ProgramInputs& in);
+Graph build_gemma4_graph(const ProgramInputs& in);
 Graph build_laguna_graph(const ProgramInputs& in);
 
 // Activations shared by a graph's layers, one per name and width: layers of different
