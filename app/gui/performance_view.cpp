@@ -111,7 +111,8 @@ void PerformanceView::rebuildMemory() {
     uint64_t bytes;
     QColor color;
   };
-  const uint64_t ple = std::min(ple_table_bytes_, memory_.weights);
+  // The per-layer-embedding table is part of the device's weights unless it stays in host memory.
+  const uint64_t ple = memory_.host_tables > 0 ? 0 : std::min(ple_table_bytes_, memory_.weights);
   const std::vector<Part> parts = {
       {"weights", memory_.weights - ple, kind_color(AttentionKind::Global)},
       {"per-layer-embedding table", ple, colors::ple()},
@@ -139,6 +140,10 @@ void PerformanceView::rebuildMemory() {
   memory_chart_->addAxis(x, Qt::AlignBottom);
   series->attachAxis(x);
   memory_chart_->legend()->setAlignment(Qt::AlignTop);
+  memory_chart_->setTitle(memory_.host_tables > 0
+                              ? QString("Device memory (per-layer-embedding table in host memory: %1 saved)")
+                                    .arg(format_bytes(double(memory_.host_tables)))
+                              : QString("Device memory"));
 }
 
 void PerformanceView::rebuildLayers() {

@@ -65,7 +65,8 @@ struct StepReport {
 };
 
 struct MemoryUse {
-  uint64_t weights = 0, caches = 0, scratch = 0;
+  uint64_t weights = 0, caches = 0, scratch = 0;  // on the device (host memory for the CPU backend)
+  uint64_t host_tables = 0;  // weights kept in host memory, gathered row by row (Gemma 4's per-layer table)
 };
 
 class Session {

@@ -223,7 +223,7 @@ std::vector<LayerTime> Session::layer_times() const {
 
 MemoryUse Session::memory() const {
   const Backend::Memory m = state_->backend->memory();
-  return {m.weights, m.caches, m.scratch};
+  return {m.weights, m.caches, m.scratch, m.host_tables};
 }
 
 }  // namespace archscope
