@@ -129,6 +129,13 @@ void CacheChartView::addMeasured(uint64_t position, uint64_t bytes, GgmlType cac
   measured_.push_back({position, bytes});
 }
 
+void CacheChartView::setBatch(uint64_t batch) {
+  if (batch == batch_) return;
+  batch_ = std::max<uint64_t>(1, batch);
+  curves_valid_ = false;
+  if (has_model_) setContext(context_, type_);
+}
+
 void CacheChartView::clearMeasured() {
   if (measured_.empty()) return;
   measured_.clear();
@@ -150,7 +157,7 @@ void CacheChartView::setContext(uint64_t tokens, GgmlType cache_type) {
   type_ = cache_type;
   context_ = std::max<uint64_t>(1, tokens);
   if (!has_model_) return;
-  plan_ = plan_cache(spec_, context_, type_);
+  plan_ = plan_cache(spec_, context_, type_, batch_);
   if (!curves_valid_) {
     // Sample the context axis geometrically: 1K (or less for tiny models) to the maximum.
     const double hi = std::max(2, spec_.context_length);
@@ -160,7 +167,7 @@ void CacheChartView::setContext(uint64_t tokens, GgmlType cache_type) {
     for (int i = 0; i <= steps; ++i) {
       const uint64_t ctx = static_cast<uint64_t>(std::llround(lo * std::pow(hi / lo, double(i) / steps)));
       if (!sweep_.empty() && sweep_.back().context == ctx) continue;
-      sweep_.push_back(plan_cache(spec_, ctx, type_));
+      sweep_.push_back(plan_cache(spec_, ctx, type_, batch_));
     }
     curves_valid_ = true;
   }
@@ -169,7 +176,12 @@ void CacheChartView::setContext(uint64_t tokens, GgmlType cache_type) {
       QString("<b>%1</b> KV cache at <b>%2</b> tokens, %3 elements &nbsp;·&nbsp; "
               "<span style='color:#555'>without sharing %4 &nbsp;·&nbsp; without windows %5 &nbsp;·&nbsp; naive %6</span>")
           .arg(format_bytes(plan_.bytes), format_count(context_), type_name, format_bytes(plan_.bytes_no_sharing),
-               format_bytes(plan_.bytes_no_windows), format_bytes(plan_.bytes_naive)));
+               format_bytes(plan_.bytes_no_windows), format_bytes(plan_.bytes_naive)) +
+      (batch_ > 1 ? QString(" &nbsp;·&nbsp; <span style='color:#555'>as the running session allocates: sliding rings "
+                            "hold window + %1 positions for its %2-token prefill steps</span>")
+                        .arg(batch_ - 1)
+                        .arg(batch_)
+                  : QString()));
   rebuildContextChart();
   rebuildLayerChart();
 }
@@ -245,7 +257,7 @@ void CacheChartView::rebuildContextChart() {
     connect(area, &QAreaSeries::hovered, this, [this, kind](const QPointF& p, bool state) {
       if (!state) return QToolTip::hideText();
       const uint64_t ctx = uint64_t(std::llround(std::exp2(p.x())));
-      const CachePlan plan = plan_cache(spec_, ctx, type_);
+      const CachePlan plan = plan_cache(spec_, ctx, type_, batch_);
       QToolTip::showText(QCursor::pos(), QString("%1 layers at %2 tokens: %3 of %4")
                                              .arg(archscope::gui::kind_name(kind), format_count(ctx),
                                                   format_bytes(bytes_of_kind(spec_, plan, kind)), format_bytes(plan.bytes)));

@@ -35,6 +35,9 @@ class CacheChartView : public QWidget {
   void setModel(const archscope::ModelSpec& spec);
   void setContext(uint64_t tokens, archscope::GgmlType cache_type);
   void clear();
+  // The CachePlan's batch: 1 for the analytic figures, a running session's prefill batch in
+  // live mode (its rings hold window + batch - 1 positions).
+  void setBatch(uint64_t batch);
   // A running session's filled cache at `position` tokens, in its cache element type.
   void addMeasured(uint64_t position, uint64_t bytes, archscope::GgmlType cache_type);
   void clearMeasured();
@@ -62,6 +65,7 @@ class CacheChartView : public QWidget {
   };
   std::vector<Measured> measured_;  // ascending positions of the current conversation
   archscope::GgmlType measured_type_ = archscope::GgmlType::F16;
+  uint64_t batch_ = 1;
 
   QLabel* summary_ = nullptr;
   QCheckBox* fit_actual_ = nullptr;

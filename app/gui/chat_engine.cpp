@@ -135,6 +135,7 @@ class ChatWorker : public QObject {
     i->backend = QString::fromStdString(session_->backend_name());
     i->notice = QString::fromStdString(session_->notice());
     i->context = session_->context();
+    i->batch = session_->batch();
     i->cache_type = session_->cache_plan().type;
     i->format = format_;
     i->memory = session_->memory();

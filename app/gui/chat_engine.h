@@ -26,6 +26,7 @@ struct SessionInfo {
   QString backend;       // "vulkan: llvmpipe ...", "cpu (reference)"
   QString notice;        // why the CPU path is used; empty when none
   int context = 0;
+  int batch = 1;         // prefill tokens per step: the CachePlan's batch
   archscope::GgmlType cache_type = archscope::GgmlType::F16;
   archscope::ChatFormat format = archscope::ChatFormat::Plain;
   archscope::MemoryUse memory;

@@ -488,6 +488,9 @@ void MainWindow::onSessionOpened(std::shared_ptr<const SessionInfo> info) {
   if (!model_ || info->path.toStdString() != model_->spec.source_path) return;  // a model since replaced
   session_ = std::move(info);
   cache_->clearMeasured();
+  // Live: every view shows the plan the session allocated from, rings included.
+  plan_batch_ = uint64_t(session_->batch);
+  cache_->setBatch(plan_batch_);
   chat_->setSession(*session_);
   performance_->setSession(*session_);
   compare_->setSession(*session_);
@@ -495,6 +498,7 @@ void MainWindow::onSessionOpened(std::shared_ptr<const SessionInfo> info) {
   mhc_->setModel(session_->spec);
   updateHeader();
   updateContextRange();
+  recompute();
   emit sessionOpened();
 }
 
@@ -546,6 +550,8 @@ void MainWindow::onLoaded(int, std::shared_ptr<LoadedModel> model) {
   context_ = uint64_t(std::max(1, model_->spec.context_length));
   updateContextRange();
   updateHeader();
+  plan_batch_ = 1;
+  cache_->setBatch(1);
   plan_ = plan_cache(model_->spec, context_, cache_type_);
   diagram_->setModel(model_->spec, plan_);
   sharing_->setModel(model_->spec, plan_);
@@ -673,7 +679,7 @@ void MainWindow::recompute() {
     return;
   }
   const ModelSpec& spec = model_->spec;
-  plan_ = plan_cache(spec, context_, cache_type_);
+  plan_ = plan_cache(spec, context_, cache_type_, plan_batch_);
   diagram_->setPlan(plan_);
   sharing_->setPlan(plan_);
   details_->setPlan(plan_);

@@ -149,6 +149,7 @@ class MainWindow : public QMainWindow {
   archscope::CachePlan plan_;
   uint64_t context_ = 0, min_context_ = 1, max_context_ = 1;
   archscope::GgmlType cache_type_ = archscope::GgmlType::F16;
+  uint64_t plan_batch_ = 1;  // the running session's prefill batch in live mode, else 1
   QString loading_path_;
 
   // Header.

@@ -215,3 +215,31 @@ TEST(Chat, RoutingFollowsALagunaReply) {
     EXPECT_EQ(total, routing->tokensSeen() * l.ffn.active_experts);
   }
 }
+
+// A tiny Gemma 4 model: the live cache points are the CachePlan's bytes at each position
+// (sliding rings stop growing, shared layers add nothing), and the performance tab counts
+// the per-layer-embedding table.
+TEST(Chat, Gemma4CacheFollowsThePlanLive) {
+  QTemporaryDir dir;
+  MainWindow w;
+  ASSERT_TRUE(open_and_run(w, tiny_model(dir, "gemma4")));
+  QSignalSpy steps(w.engine(), &archscope::gui::ChatEngine::step);
+  w.chat()->setMaxTokens(16);
+  const ReplyStats stats = send_and_wait(w.chat(), "Hello there");
+  ASSERT_TRUE(stats.error.isEmpty()) << stats.error.toStdString();
+  ASSERT_FALSE(steps.isEmpty());
+  for (const QList<QVariant>& args : steps) {
+    const auto report = args.first().value<std::shared_ptr<const archscope::StepReport>>();
+    // Batch 256 is how the window's ring is sized: what the session allocates.
+    const archscope::CachePlan plan = archscope::plan_cache(*w.model(), report->position, archscope::GgmlType::F16, 256);
+    uint64_t expected = 0;
+    for (const archscope::LayerCache& l : plan.layers) expected += l.bytes;
+    EXPECT_EQ(report->cache_bytes, expected) << "at " << report->position << " tokens";
+    for (const archscope::LayerSpec& l : w.model()->layers)
+      if (!l.owns_cache()) EXPECT_EQ(report->layers[l.index].cache_bytes, 0u);
+  }
+  EXPECT_EQ(w.plan().context, uint64_t(stats.position));
+  // The views draw the plan the session allocated from (rings of window + batch - 1).
+  const auto last = steps.last().first().value<std::shared_ptr<const archscope::StepReport>>();
+  EXPECT_EQ(w.plan().bytes, last->cache_bytes);
+}

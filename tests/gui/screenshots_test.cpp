@@ -145,3 +145,26 @@ TEST_F(Screenshots, TinyLagunaBudgetsAndRouting) {
   w_.routingView()->setMode(archscope::gui::RoutingView::Mode::Reply);
   save(w_, "routing-tiny-laguna.png");
 }
+
+// A tiny Gemma 4 model (E2B-like: window 6, the last 5 layers read layers 3 and 4) after a
+// reply: the layer diagram, the sharing map, and the cache with the chat's measured bytes.
+TEST_F(Screenshots, TinyGemma4LayersSharingAndCache) {
+  QTemporaryDir dir;
+  const QString path = dir.filePath("tiny-gemma4.gguf");
+  archscope::write_tiny_model({.arch = "gemma4", .type = archscope::GgmlType::F16}, path.toStdString());
+  QSignalSpy opened(&w_, &MainWindow::sessionOpened);
+  w_.openArguments({"archscope", path});
+  for (int i = 0; i < 600 && opened.isEmpty(); ++i) opened.wait(100);
+  ASSERT_FALSE(opened.isEmpty());
+  w_.chat()->setMaxTokens(40);
+  QSignalSpy replied(w_.chat(), &archscope::gui::ChatPanel::replyFinished);
+  w_.chat()->send("Which layers share a cache?");
+  for (int i = 0; i < 600 && replied.isEmpty(); ++i) replied.wait(100);
+  ASSERT_FALSE(replied.isEmpty());
+  w_.selectLayer(7);  // a shared sliding layer reading layer 3
+  const char* names[] = {"layers", "kv-sharing", "attention-budget", "cache"};
+  for (int tab = 0; tab < 4; ++tab) {
+    w_.tabs()->setCurrentIndex(tab);
+    save(w_, QString("%1-tiny-gemma4.png").arg(names[tab]));
+  }
+}

@@ -82,6 +82,7 @@ class Session {
   const std::string& notice() const;     // e.g. why the CPU path is used; empty when none
   int context() const;
   int position() const;                  // tokens in the cache so far
+  int batch() const;                     // prefill tokens per step (sliding rings hold window + batch - 1)
   const std::vector<int32_t>& tokens() const;  // the tokens in the cache, oldest first
 
   // Feeds tokens at the current position and returns the logits after the last of them.

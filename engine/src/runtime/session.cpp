@@ -150,6 +150,7 @@ std::string Session::backend_name() const { return state_->backend->name(); }
 const std::string& Session::notice() const { return state_->notice; }
 int Session::context() const { return state_->context; }
 int Session::position() const { return state_->position; }
+int Session::batch() const { return state_->prefill.max_tokens; }
 const std::vector<int32_t>& Session::tokens() const { return state_->history; }
 
 Result<std::vector<float>> Session::feed(std::span<const int32_t> tokens, const std::function<bool(int, int)>& progress) {
