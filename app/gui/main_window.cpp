@@ -38,6 +38,7 @@
 #include <cmath>
 
 #include "archscope/cost_model.h"
+#include "archscope/gguf.h"
 #include "attention_budget_view.h"
 #include "cache_chart_view.h"
 #include "chat_panel.h"
@@ -60,6 +61,21 @@ const char* const kCacheTypes[] = {"f16", "bf16", "f32", "q8_0"};
 QString cards_dir() {
   const QByteArray env = qgetenv("ARCHSCOPE_CARDS_DIR");
   return env.isEmpty() ? QString(ARCHSCOPE_CARDS_DIR) : QString::fromLocal8Bit(env);
+}
+
+QString models_dir() {
+  const QByteArray env = qgetenv("ARCHSCOPE_MODELS_DIR");
+  return env.isEmpty() ? QString(ARCHSCOPE_MODELS_DIR) : QString::fromLocal8Bit(env);
+}
+
+// general.name of a GGUF file, else its file name.
+QString gguf_title(const QString& path) {
+  try {
+    const GgufFile file = GgufFile::open(path.toStdString());
+    if (const GgufValue* name = file.find("general.name")) return QString::fromStdString(name->as_string("general.name"));
+  } catch (const std::exception&) {
+  }
+  return QFileInfo(path).completeBaseName();
 }
 
 // "google/gemma-4-E2B" from a card's _name_or_path, else the file name.
@@ -95,6 +111,13 @@ QString chip(const QString& label, const QString& value) {
 }
 
 }  // namespace
+
+QStringList bundled_models() {
+  QDir dir(models_dir());
+  QStringList out;
+  for (const QString& name : dir.entryList({"*.gguf"}, QDir::Files, QDir::Name)) out << dir.filePath(name);
+  return out;
+}
 
 QStringList bundled_cards() {
   QDir dir(cards_dir());
@@ -154,6 +177,10 @@ void MainWindow::buildMenus() {
   open->setShortcut(QKeySequence::Open);
   file->addAction("Open &Folder…", this, &MainWindow::openFolderDialog);
   recent_menu_ = file->addMenu("Open &Recent");
+  QMenu* demos = file->addMenu("&Demo Models");
+  for (const QString& model : bundled_models())
+    demos->addAction(gguf_title(model), this, [this, model] { openModel(model); });
+  demos->setEnabled(!demos->isEmpty());
   QMenu* cards = file->addMenu("&Bundled Cards");
   for (const QString& card : bundled_cards())
     cards->addAction(card_title(card), this, [this, card] { openModel(card); });
@@ -300,6 +327,22 @@ QWidget* MainWindow::buildWelcome() {
   text->setWordWrap(true);
   outer->addWidget(title);
   outer->addWidget(text);
+
+  // Demo models first: they run, so the chat and the live views can be tried at once.
+  for (const QString& model : bundled_models()) {
+    auto* button = new QPushButton(welcome_);
+    button->setObjectName("model:" + QFileInfo(model).fileName());
+    button->setText(QString("Chat with %1 — a demo model trained by archscope\n%2")
+                        .arg(gguf_title(model), QFileInfo(model).fileName()));
+    button->setToolTip(model);
+    button->setMinimumHeight(54);
+    button->setCursor(Qt::PointingHandCursor);
+    button->setStyleSheet(
+        "QPushButton { text-align: left; padding: 8px 14px; border: 1px solid #2563eb; border-radius: 6px; "
+        "background: #eef3ff; font-weight: 600; } QPushButton:hover { background: #dce8ff; }");
+    connect(button, &QPushButton::clicked, this, [this, model] { openModel(model); });
+    outer->addWidget(button);
+  }
 
   auto* grid = new QGridLayout;
   grid->setSpacing(10);

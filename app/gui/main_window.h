@@ -190,5 +190,7 @@ class MainWindow : public QMainWindow {
 
 // The model cards shipped in ARCHSCOPE_CARDS_DIR, sorted by name.
 QStringList bundled_cards();
+// The runnable demo models (GGUF) shipped in ARCHSCOPE_MODELS_DIR, sorted by name.
+QStringList bundled_models();
 
 }  // namespace archscope::gui

@@ -2,6 +2,7 @@
 // StepReports, stop, regenerate, edit-and-resend, compare runs both sides, and a GGUF file
 // the engine cannot run shows its error while the window stays usable.
 #include <QPlainTextEdit>
+#include <QPushButton>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 
@@ -242,4 +243,22 @@ TEST(Chat, Gemma4CacheFollowsThePlanLive) {
   // The views draw the plan the session allocated from (rings of window + batch - 1).
   const auto last = steps.last().first().value<std::shared_ptr<const archscope::StepReport>>();
   EXPECT_EQ(w.plan().bytes, last->cache_bytes);
+}
+
+// Demo models in ARCHSCOPE_MODELS_DIR are offered first on the welcome page; one click
+// opens and runs the model.
+TEST(Chat, TheWelcomePageRunsABundledDemoModel) {
+  QTemporaryDir dir;
+  tiny_model(dir, "qwen3");
+  qputenv("ARCHSCOPE_MODELS_DIR", dir.path().toLocal8Bit());
+  EXPECT_EQ(archscope::gui::bundled_models(), QStringList{dir.filePath("qwen3.gguf")});
+  MainWindow w;
+  qunsetenv("ARCHSCOPE_MODELS_DIR");
+  auto* button = w.findChild<QPushButton*>("model:qwen3.gguf");
+  ASSERT_NE(button, nullptr);
+  EXPECT_TRUE(button->text().contains("archscope tiny qwen3")) << button->text().toStdString();
+  QSignalSpy opened(&w, &MainWindow::sessionOpened);
+  button->click();
+  for (int i = 0; i < 600 && opened.isEmpty(); ++i) opened.wait(100);
+  EXPECT_TRUE(w.running());
 }
