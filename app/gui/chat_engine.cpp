@@ -43,9 +43,16 @@ class ChatWorker : public QObject {
  public:
   ChatWorker(ChatEngine* engine, std::shared_ptr<std::atomic<bool>> stop) : engine_(engine), stop_(std::move(stop)) {}
 
-  void open(const QString& path, const SessionOptions& options) {
+  void open(const QString& path, SessionOptions options) {
     session_.reset();  // free the old model's device memory before loading the next
+    int reported = -1;
+    options.progress = [&](double fraction) {
+      const int percent = int(fraction * 100);
+      if (percent != reported) emit engine_->openProgress(reported = percent);
+      return !stop_->load();
+    };
     Result<std::unique_ptr<Session>> session = Session::open(path.toStdString(), options);
+    options.progress = nullptr;
     if (!session) {
       emit engine_->openFailed(path, QString::fromStdString(session.error().what()));
       return;
@@ -247,6 +254,7 @@ void ChatEngine::post(std::function<void(ChatWorker&)> job) {
 }
 
 void ChatEngine::open(const QString& path, const SessionOptions& options) {
+  stop_->store(false);
   post([path, options](ChatWorker& w) { w.open(path, options); });
 }
 

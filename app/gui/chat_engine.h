@@ -90,7 +90,8 @@ class ChatEngine : public QObject {
   // Stops a running reply and waits for the worker thread.
   ~ChatEngine() override;
 
-  // Opens a session on `path` (a GGUF file), replacing the current one.
+  // Opens a session on `path` (a GGUF file), replacing the current one; openProgress
+  // follows the weights' upload and stop() cancels it.
   void open(const QString& path, const archscope::SessionOptions& options);
   // Drops the session (and its device memory).
   void close();
@@ -103,6 +104,7 @@ class ChatEngine : public QObject {
  signals:
   void opened(std::shared_ptr<const SessionInfo> info);
   void openFailed(const QString& path, const QString& message);
+  void openProgress(int percent);
   void prefillProgress(int done, int total);
   void piece(const QString& text);
   void step(std::shared_ptr<const archscope::StepReport> report);

@@ -140,6 +140,11 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   connect(engine_, &ChatEngine::opened, this, &MainWindow::onSessionOpened);
   connect(engine_, &ChatEngine::openFailed, this, &MainWindow::onSessionFailed);
   connect(engine_, &ChatEngine::step, this, &MainWindow::onStep);
+  connect(engine_, &ChatEngine::openProgress, this, [this](int percent) {
+    if (!opening_session_) return;
+    progress_->setValue(percent);
+    progress_->setFormat("Loading the weights  %p%");
+  });
   live_timer_ = new QTimer(this);
   live_timer_->setSingleShot(true);
   live_timer_->setInterval(100);
@@ -486,9 +491,12 @@ void MainWindow::openFolderDialog() {
   if (!path.isEmpty()) openModel(path);
 }
 
-void MainWindow::cancelLoad() { loader_->cancel(); }
+void MainWindow::cancelLoad() {
+  if (loader_->busy()) loader_->cancel();
+  else if (opening_session_) engine_->stop();
+}
 
-bool MainWindow::loading() const { return loader_->busy(); }
+bool MainWindow::loading() const { return loader_->busy() || opening_session_; }
 
 void MainWindow::onProgress(int, int percent, const QString& stage) {
   progress_->setValue(percent);
@@ -504,6 +512,7 @@ void MainWindow::onCancelled(int, const QString& path) {
 void MainWindow::openSession() {
   engine_->stop();  // a reply of the previous model ends after its current token
   session_.reset();
+  opening_session_ = false;
   live_step_.reset();
   const ModelSpec& spec = model_->spec;
   if (!spec.weights_present || spec.source != SourceKind::Gguf) {
@@ -519,6 +528,11 @@ void MainWindow::openSession() {
   }
   chat_->show();
   const QString loading = QString("Loading the weights onto %1…").arg(model_->device);
+  opening_session_ = true;
+  loading_label_->setText(QString("Running <b>%1</b> …").arg(QFileInfo(QString::fromStdString(spec.source_path)).fileName().toHtmlEscaped()));
+  progress_->setValue(0);
+  progress_->setFormat("Loading the weights  %p%");
+  loading_bar_->show();
   chat_->setUnavailable(loading);
   performance_->clear(loading);
   compare_->clear(loading);
@@ -530,6 +544,8 @@ void MainWindow::openSession() {
 void MainWindow::onSessionOpened(std::shared_ptr<const SessionInfo> info) {
   if (!model_ || info->path.toStdString() != model_->spec.source_path) return;  // a model since replaced
   session_ = std::move(info);
+  opening_session_ = false;
+  loading_bar_->hide();
   cache_->clearMeasured();
   // Live: every view shows the plan the session allocated from, rings included.
   plan_batch_ = uint64_t(session_->batch);
@@ -547,6 +563,17 @@ void MainWindow::onSessionOpened(std::shared_ptr<const SessionInfo> info) {
 
 void MainWindow::onSessionFailed(const QString& path, const QString& message) {
   if (!model_ || path.toStdString() != model_->spec.source_path) return;
+  opening_session_ = false;
+  loading_bar_->hide();
+  if (message.endsWith("cancelled")) {
+    const QString why = "Loading the weights was cancelled: the views stay analytic. Open the model again to chat.";
+    chat_->setUnavailable(why);
+    performance_->clear(why);
+    compare_->setAnalytic(model_->spec, context_, cache_type_);
+    statusBar()->showMessage("Loading the weights cancelled", 5000);
+    emit sessionFailed(message);
+    return;
+  }
   showError(message);
   chat_->setUnavailable("The model could not be run: " + message);
   performance_->clear(message);

@@ -151,6 +151,7 @@ class MainWindow : public QMainWindow {
   archscope::GgmlType cache_type_ = archscope::GgmlType::F16;
   uint64_t plan_batch_ = 1;  // the running session's prefill batch in live mode, else 1
   QString loading_path_;
+  bool opening_session_ = false;  // the engine is loading the weights
 
   // Header.
   QLabel* name_ = nullptr;

@@ -262,3 +262,24 @@ TEST(Chat, TheWelcomePageRunsABundledDemoModel) {
   for (int i = 0; i < 600 && opened.isEmpty(); ++i) opened.wait(100);
   EXPECT_TRUE(w.running());
 }
+
+// Loading the weights reports progress and can be cancelled; the window stays on the model's
+// analytic views without an error.
+TEST(Chat, LoadingTheWeightsCanBeCancelled) {
+  QTemporaryDir dir;
+  MainWindow w;
+  QSignalSpy progress(w.engine(), &archscope::gui::ChatEngine::openProgress);
+  // Cancel from the engine's thread at the first progress report, before the upload ends.
+  QObject::connect(w.engine(), &archscope::gui::ChatEngine::openProgress, w.engine(),
+                   [&w] { w.engine()->stop(); }, Qt::DirectConnection);
+  QSignalSpy failed(&w, &MainWindow::sessionFailed);
+  w.openArguments({"archscope", tiny_model(dir)});
+  for (int i = 0; i < 600 && failed.isEmpty(); ++i) failed.wait(100);
+  ASSERT_FALSE(failed.isEmpty());
+  EXPECT_TRUE(failed.first().first().toString().endsWith("cancelled")) << failed.first().first().toString().toStdString();
+  EXPECT_FALSE(progress.isEmpty());
+  EXPECT_FALSE(w.running());
+  EXPECT_FALSE(w.loading());
+  EXPECT_TRUE(w.errorText().isEmpty());
+  EXPECT_TRUE(w.hasModel());
+}

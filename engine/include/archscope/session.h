@@ -26,6 +26,9 @@ struct SessionOptions {
   int context = 0;   // tokens; 0: the model's trained context, at most 4096
   int batch = 256;   // prefill tokens per step
   std::vector<Toggle> toggles;  // what-if changes to the model (archscope/toggles.h)
+  // Called as the weights reach the device with the fraction done (0..1); returning false
+  // cancels the open, which then fails with "cancelled".
+  std::function<bool(double)> progress;
 };
 
 struct LayerTime {
@@ -71,7 +74,8 @@ struct MemoryUse {
 
 class Session {
  public:
-  // Loads the model at `path` (a GGUF file) with options.toggles applied to its spec.
+  // Loads the model at `path` (a GGUF file) with options.toggles applied to its spec,
+  // reporting the weights' upload through options.progress.
   static Result<std::unique_ptr<Session>> open(const std::string& path, const SessionOptions& options = {});
   ~Session();
 

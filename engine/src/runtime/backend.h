@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -25,7 +26,10 @@ class Backend {
   virtual std::string name() const = 0;  // "cpu (reference)", "vulkan: <device name>"
 
   // Once per model: upload the weights and allocate the caches (all slots empty).
-  virtual void load(const ModelResources& resources) = 0;
+  // progress(done, total) counts weight bytes as they reach the device; returning false
+  // cancels (load throws archscope::Error "cancelled").
+  using LoadProgress = std::function<bool(uint64_t done, uint64_t total)>;
+  virtual void load(const ModelResources& resources, const LoadProgress& progress = {}) = 0;
   // Once per graph shape, before its first run (Vulkan records the command buffer here).
   virtual void prepare(const Graph& graph) = 0;
   // One step: tokens.size() <= graph.max_tokens tokens at positions first_position, +1, ...

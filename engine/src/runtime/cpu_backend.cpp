@@ -23,7 +23,11 @@ class CpuBackend final : public Backend {
  public:
   std::string name() const override { return "cpu (reference)"; }
 
-  void load(const ModelResources& resources) override {
+  void load(const ModelResources& resources, const LoadProgress& progress) override {
+    // The weights stay memory-mapped: nothing to upload, so progress is done at once.
+    uint64_t total = 0;
+    for (const WeightDesc& w : resources.weights) total += w.bytes();
+    if (progress && !progress(total, total)) throw Error("cancelled");
     weights_ = resources.weights;
     vectors_.assign(weights_.size(), {});
     caches_.clear();

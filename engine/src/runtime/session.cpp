@@ -136,7 +136,9 @@ Result<std::unique_ptr<Session>> Session::open(const std::string& path, const Se
     validate_graph(s->prefill, s->resources);
 
     s->backend = choose_backend(options.device, s->notice);
-    s->backend->load(s->resources);
+    Backend::LoadProgress progress;
+    if (options.progress) progress = [&](uint64_t done, uint64_t total) { return options.progress(total ? double(done) / total : 1.0); };
+    s->backend->load(s->resources, progress);
     s->backend->prepare(s->decode);
     if (batch > 1) s->backend->prepare(s->prefill);
     return std::unique_ptr<Session>(new Session(std::move(s)));

@@ -116,7 +116,7 @@ class VulkanBackend final : public Backend {
 
   std::string name() const override { return "vulkan: " + gpu_.info().name; }
 
-  void load(const ModelResources& resources) override {
+  void load(const ModelResources& resources, const LoadProgress& progress) override {
     graphs_.clear();
     last_run_ = nullptr;
     vectors_.clear();
@@ -125,7 +125,7 @@ class VulkanBackend final : public Backend {
     weight_arena_.reset();
     cache_arena_.reset();
     try {
-      load_weights();
+      load_weights(progress);
     } catch (const Error& e) {
       weight_arena_.reset();
       throw Error("Vulkan backend: loading the weights onto '" + gpu_.info().name + "' failed: " + e.what());
@@ -283,7 +283,7 @@ class VulkanBackend final : public Backend {
   }
 
   // Weights: pieces of whole rows, each at most one binding, placed in blocks, uploaded.
-  void load_weights() {
+  void load_weights(const LoadProgress& progress) {
     place_tables();
     weights_.clear();
     weight_arena_ = std::make_unique<BufferArena>(block_limit_, alignment_);
@@ -320,6 +320,8 @@ class VulkanBackend final : public Backend {
       weights_.push_back(std::move(d));
     }
     weight_arena_->allocate(gpu_, access_);
+    uint64_t total = 0, done = 0;
+    for (const WeightDesc& w : resources_.weights) total += w.bytes();
     for (size_t i = 0; i < weights_.size(); ++i) {
       const WeightDesc& w = resources_.weights[i];
       for (size_t k = 0; k < weights_[i].pieces.size(); ++k) {
@@ -329,6 +331,8 @@ class VulkanBackend final : public Backend {
         const auto* bytes = reinterpret_cast<const std::byte*>(w.data + uint64_t(piece.first_row) * w.row_bytes);
         weight_arena_->block(slice).write_bytes(std::span(bytes, uint64_t(piece.rows) * w.row_bytes), slice.offset);
       }
+      done += w.bytes();
+      if (progress && !progress(done, total)) throw Error("cancelled");
     }
   }
 
