@@ -283,3 +283,30 @@ TEST(Chat, LoadingTheWeightsCanBeCancelled) {
   EXPECT_TRUE(w.errorText().isEmpty());
   EXPECT_TRUE(w.hasModel());
 }
+
+// The architecture toggles reach the Compare tab and change what B computes: Laguna's head
+// budget, Gemma 4's per-layer embeddings, and the window.
+TEST(Chat, CompareMeasuresArchitectureToggles) {
+  struct Case {
+    const char* arch;
+    const char* toggle;
+    const char* value;
+  };
+  for (const Case& c : {Case{"laguna", "sliding_heads", "4"}, Case{"gemma4", "ple", "off"}, Case{"gemma4", "window", "3"}}) {
+    QTemporaryDir dir;
+    MainWindow w;
+    ASSERT_TRUE(open_and_run(w, tiny_model(dir, c.arch)));
+    archscope::gui::CompareView* compare = w.compareView();
+    ASSERT_TRUE(compare->setToggle(c.toggle, c.value)) << c.arch << " " << c.toggle;
+    compare->setMaxTokens(10);
+    QSignalSpy finished(compare, &archscope::gui::CompareView::finished);
+    compare->run();
+    for (int i = 0; i < 600 && finished.isEmpty(); ++i) finished.wait(100);
+    ASSERT_FALSE(finished.isEmpty());
+    const archscope::gui::CompareResult* r = compare->result();
+    ASSERT_TRUE(r && r->error.isEmpty()) << (r ? r->error.toStdString() : "no result");
+    EXPECT_TRUE(r->b.label.contains(QString("%1=%2").arg(c.toggle, c.value))) << r->b.label.toStdString();
+    EXPECT_EQ(r->kl.size(), 10u);
+    EXPECT_GT(r->meanKl(), 1e-6) << c.arch << " " << c.toggle << ": B must compute something else";
+  }
+}
