@@ -51,6 +51,21 @@ class Screenshots : public ::testing::Test {
     w_.resize(1400, 900);
     w_.show();
   }
+  // Writes a tiny model, runs it and has it answer `prompt` (with at most 40 tokens).
+  bool chat_with_tiny(const char* arch, const char* preset, const QString& prompt) {
+    const QString path = dir_.filePath(QString("tiny-%1.gguf").arg(arch));
+    archscope::write_tiny_model({.arch = arch, .preset = preset, .type = archscope::GgmlType::F16}, path.toStdString());
+    QSignalSpy opened(&w_, &MainWindow::sessionOpened);
+    w_.openArguments({"archscope", path});
+    for (int i = 0; i < 600 && opened.isEmpty(); ++i) opened.wait(100);
+    if (opened.isEmpty()) return false;
+    w_.chat()->setMaxTokens(40);
+    QSignalSpy replied(w_.chat(), &archscope::gui::ChatPanel::replyFinished);
+    w_.chat()->send(prompt);
+    for (int i = 0; i < 600 && replied.isEmpty(); ++i) replied.wait(100);
+    return !replied.isEmpty();
+  }
+  QTemporaryDir dir_;
   MainWindow w_;
 };
 
@@ -92,19 +107,7 @@ TEST_F(Screenshots, LagunaAndDeepSeekBudgetsAndCaches) {
 // A running tiny model (random weights, so the text is noise): the chat beside the layer
 // diagram after a reply, the performance tab, and a compare of f16 against q8_0 caches.
 TEST_F(Screenshots, ChatPerformanceAndCompareOnATinyModel) {
-  QTemporaryDir dir;
-  const QString path = dir.filePath("tiny-qwen3.gguf");
-  archscope::write_tiny_model({.arch = "qwen3", .preset = "small", .type = archscope::GgmlType::F16}, path.toStdString());
-  QSignalSpy opened(&w_, &MainWindow::sessionOpened);
-  w_.openArguments({"archscope", path});
-  for (int i = 0; i < 600 && opened.isEmpty(); ++i) opened.wait(100);
-  ASSERT_FALSE(opened.isEmpty());
-  archscope::gui::ChatPanel* chat = w_.chat();
-  chat->setMaxTokens(40);
-  QSignalSpy replied(chat, &archscope::gui::ChatPanel::replyFinished);
-  chat->send("What does a sliding window do?");
-  for (int i = 0; i < 600 && replied.isEmpty(); ++i) replied.wait(100);
-  ASSERT_FALSE(replied.isEmpty());
+  ASSERT_TRUE(chat_with_tiny("qwen3", "small", "What does a sliding window do?"));
   w_.selectLayer(1);
   save(w_, "chat-tiny-qwen3.png");
   w_.tabs()->setCurrentIndex(4);
@@ -124,18 +127,7 @@ TEST_F(Screenshots, ChatPerformanceAndCompareOnATinyModel) {
 // A tiny Laguna model replying: its layer diagram with the global layers' smaller head
 // budget, the attention budget at the chat's context, and the experts the router chose.
 TEST_F(Screenshots, TinyLagunaBudgetsAndRouting) {
-  QTemporaryDir dir;
-  const QString path = dir.filePath("tiny-laguna.gguf");
-  archscope::write_tiny_model({.arch = "laguna", .type = archscope::GgmlType::F16}, path.toStdString());
-  QSignalSpy opened(&w_, &MainWindow::sessionOpened);
-  w_.openArguments({"archscope", path});
-  for (int i = 0; i < 600 && opened.isEmpty(); ++i) opened.wait(100);
-  ASSERT_FALSE(opened.isEmpty());
-  w_.chat()->setMaxTokens(40);
-  QSignalSpy replied(w_.chat(), &archscope::gui::ChatPanel::replyFinished);
-  w_.chat()->send("Which experts do you use?");
-  for (int i = 0; i < 600 && replied.isEmpty(); ++i) replied.wait(100);
-  ASSERT_FALSE(replied.isEmpty());
+  ASSERT_TRUE(chat_with_tiny("laguna", "tiny", "Which experts do you use?"));
   w_.selectLayer(1);
   w_.tabs()->setCurrentIndex(0);
   save(w_, "layers-tiny-laguna.png");
@@ -149,18 +141,7 @@ TEST_F(Screenshots, TinyLagunaBudgetsAndRouting) {
 // A tiny Gemma 4 model (E2B-like: window 6, the last 5 layers read layers 3 and 4) after a
 // reply: the layer diagram, the sharing map, and the cache with the chat's measured bytes.
 TEST_F(Screenshots, TinyGemma4LayersSharingAndCache) {
-  QTemporaryDir dir;
-  const QString path = dir.filePath("tiny-gemma4.gguf");
-  archscope::write_tiny_model({.arch = "gemma4", .type = archscope::GgmlType::F16}, path.toStdString());
-  QSignalSpy opened(&w_, &MainWindow::sessionOpened);
-  w_.openArguments({"archscope", path});
-  for (int i = 0; i < 600 && opened.isEmpty(); ++i) opened.wait(100);
-  ASSERT_FALSE(opened.isEmpty());
-  w_.chat()->setMaxTokens(40);
-  QSignalSpy replied(w_.chat(), &archscope::gui::ChatPanel::replyFinished);
-  w_.chat()->send("Which layers share a cache?");
-  for (int i = 0; i < 600 && replied.isEmpty(); ++i) replied.wait(100);
-  ASSERT_FALSE(replied.isEmpty());
+  ASSERT_TRUE(chat_with_tiny("gemma4", "tiny", "Which layers share a cache?"));
   w_.selectLayer(7);  // a shared sliding layer reading layer 3
   const char* names[] = {"layers", "kv-sharing", "attention-budget", "cache"};
   for (int tab = 0; tab < 4; ++tab) {
