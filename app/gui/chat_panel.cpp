@@ -269,7 +269,14 @@ void ChatPanel::onStep(std::shared_ptr<const archscope::StepReport> report) {
 void ChatPanel::onReplied(const ReplyStats& stats) {
   if (!generating_) return;
   generating_ = false;
-  if (!stats.text.isEmpty() || stats.error.isEmpty()) messages_.push_back({"assistant", stats.text.toStdString()});
+  if (!stats.text.isEmpty() || stats.error.isEmpty()) {
+    messages_.push_back({"assistant", stats.text.toStdString()});
+  } else if (!stats.stopped && !messages_.empty() && messages_.back().role == "user") {
+    // Nothing was generated (e.g. the conversation no longer fits): the message goes back
+    // to the box to shorten or to send in a new chat.
+    input_->setPlainText(QString::fromStdString(messages_.back().content));
+    messages_.pop_back();
+  }
   streaming_.clear();
   QStringList parts;
   if (stats.prefilled > 0) parts << QString("prompt %1 tok/s").arg(stats.prefillTokensPerSecond(), 0, 'f', 1);

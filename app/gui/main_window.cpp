@@ -429,6 +429,11 @@ QWidget* MainWindow::buildTabs() {
   connect(chat_, &ChatPanel::replyStarted, routing_, &RoutingView::beginReply);
   connect(chat_, &ChatPanel::replyStarted, mhc_, &MhcView::beginReply);
   connect(chat_, &ChatPanel::replyFinished, this, &MainWindow::applyLiveStep);
+  // A reply that failed (device lost, out of memory, a full context) says why in the window.
+  connect(chat_, &ChatPanel::replyFinished, this, [this](const ReplyStats& stats) {
+    if (!stats.error.isEmpty() && !stats.stopped) showError(stats.error);
+  });
+  connect(chat_, &ChatPanel::replyStarted, this, &MainWindow::hideError);
   return page;
 }
 

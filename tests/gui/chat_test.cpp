@@ -310,3 +310,21 @@ TEST(Chat, CompareMeasuresArchitectureToggles) {
     EXPECT_GT(r->meanKl(), 1e-6) << c.arch << " " << c.toggle << ": B must compute something else";
   }
 }
+
+// A conversation that no longer fits the context is refused with a message in the window;
+// the chat stays usable.
+TEST(Chat, AConversationLongerThanTheContextIsAClearError) {
+  QTemporaryDir dir;
+  MainWindow w;
+  ASSERT_TRUE(open_and_run(w, tiny_model(dir)));
+  const ReplyStats stats = send_and_wait(w.chat(), QString("word ").repeated(700));
+  EXPECT_TRUE(stats.error.contains("no longer fits the context of 512")) << stats.error.toStdString();
+  EXPECT_TRUE(w.errorText().contains("no longer fits")) << w.errorText().toStdString();
+  EXPECT_FALSE(w.chat()->generating());
+  EXPECT_TRUE(w.chat()->messages().empty());  // the message went back to the box
+  EXPECT_TRUE(w.chat()->input()->toPlainText().startsWith("word word"));
+  w.chat()->setMaxTokens(4);
+  const ReplyStats next = send_and_wait(w.chat(), "Hello");
+  EXPECT_TRUE(next.error.isEmpty()) << next.error.toStdString();
+  EXPECT_TRUE(w.errorText().isEmpty());
+}
