@@ -233,6 +233,7 @@ void CompareView::buildRows(const ModelSpec& spec, GgmlType cache_type) {
     }
     auto* what = new QLabel(QString("%1 (now %2)").arg(QString::fromStdString(t.description), QString::fromStdString(t.current)), this);
     what->setStyleSheet("color: #6b7280;");
+    what->setWordWrap(true);  // long descriptions must not widen the window
     toggle_grid_->addWidget(what, row, 2);
     rows_.push_back(r);
     ++row;

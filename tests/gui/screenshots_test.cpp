@@ -38,7 +38,7 @@ void save(MainWindow& w, const QString& name) {
   for (int i = 0; i < 5; ++i) QApplication::processEvents();
   const QString path = QDir(screenshot_dir()).filePath(name);
   const QPixmap shot = w.grab();
-  ASSERT_EQ(shot.size(), QSize(1400, 900));
+  ASSERT_EQ(shot.size(), QSize(1400, 900)) << name.toStdString();
   // Quality 0 = the strongest zlib compression: the README images stay small.
   ASSERT_TRUE(shot.save(path, "PNG", 0)) << path.toStdString();
 }
@@ -55,11 +55,14 @@ class Screenshots : public ::testing::Test {
   bool chat_with_tiny(const char* arch, const char* preset, const QString& prompt) {
     const QString path = dir_.filePath(QString("tiny-%1.gguf").arg(arch));
     archscope::write_tiny_model({.arch = arch, .preset = preset, .type = archscope::GgmlType::F16}, path.toStdString());
+    return chat_with(path, prompt, 40);
+  }
+  bool chat_with(const QString& path, const QString& prompt, int max_tokens) {
     QSignalSpy opened(&w_, &MainWindow::sessionOpened);
     w_.openArguments({"archscope", path});
     for (int i = 0; i < 600 && opened.isEmpty(); ++i) opened.wait(100);
     if (opened.isEmpty()) return false;
-    w_.chat()->setMaxTokens(40);
+    w_.chat()->setMaxTokens(max_tokens);
     QSignalSpy replied(w_.chat(), &archscope::gui::ChatPanel::replyFinished);
     w_.chat()->send(prompt);
     for (int i = 0; i < 600 && replied.isEmpty(); ++i) replied.wait(100);
@@ -104,24 +107,25 @@ TEST_F(Screenshots, LagunaAndDeepSeekBudgetsAndCaches) {
   }
 }
 
-// A running tiny model (random weights, so the text is noise): the chat beside the layer
-// diagram after a reply, the performance tab, and a compare of f16 against q8_0 caches.
-TEST_F(Screenshots, ChatPerformanceAndCompareOnATinyModel) {
-  ASSERT_TRUE(chat_with_tiny("qwen3", "small", "What does a sliding window do?"));
+// The bundled demo model: the chat beside the layer diagram after a reply, the performance
+// tab, and a compare of f16 against q8_0 caches.
+TEST_F(Screenshots, ChatPerformanceAndCompareOnTheDemoModel) {
+  ASSERT_TRUE(chat_with(ARCHSCOPE_SOURCE_DIR "/models/demo/archscope-demo-qwen3.gguf", "Tell me a story about a cat.", 200));
   w_.selectLayer(1);
-  save(w_, "chat-tiny-qwen3.png");
+  save(w_, "chat-demo-qwen3.png");
   w_.tabs()->setCurrentIndex(4);
-  save(w_, "performance-tiny-qwen3.png");
+  save(w_, "performance-demo-qwen3.png");
 
   archscope::gui::CompareView* compare = w_.compareView();
   compare->setCacheTypeB(archscope::GgmlType::Q8_0);
-  compare->setMaxTokens(24);
+  compare->setPrompt("Tell me a story about a fox.");
+  compare->setMaxTokens(40);
   QSignalSpy compared(compare, &archscope::gui::CompareView::finished);
   compare->run();
   for (int i = 0; i < 600 && compared.isEmpty(); ++i) compared.wait(100);
   ASSERT_FALSE(compared.isEmpty());
   w_.tabs()->setCurrentIndex(5);
-  save(w_, "compare-tiny-qwen3.png");
+  save(w_, "compare-demo-qwen3.png");
 }
 
 // A tiny Laguna model replying: its layer diagram with the global layers' smaller head

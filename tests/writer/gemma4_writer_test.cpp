@@ -163,6 +163,81 @@ TEST(TinyGemma4, MoePresetLoadsAs26BA4BLike) {
   EXPECT_EQ(file.find_tensor("per_layer_token_embd.weight"), nullptr);
 }
 
+// The demo preset (trained by tools/demo/train_demo.py into models/demo/): the same
+// converter keys as tiny, read back as written, E2B-like with a tied head.
+TEST(TinyGemma4, DemoPresetLoadsAsWritten) {
+  TempDir dir;
+  const std::string tiny_path = write(dir, GgmlType::Q8_0);
+  const std::string path = dir.file("demo.gguf");
+  write_tiny_model({"gemma4", "demo", GgmlType::F16, 1}, path);
+  const GgufFile tiny = GgufFile::open(tiny_path), file = GgufFile::open(path);
+  std::map<std::string, GgufValueType> tiny_keys, keys;
+  for (const auto& [key, value] : tiny.metadata()) tiny_keys[key] = value.type;
+  for (const auto& [key, value] : file.metadata()) keys[key] = value.type;
+  EXPECT_EQ(keys, tiny_keys);
+  EXPECT_EQ(file.find("gemma4.embedding_length")->u, 256u);
+  EXPECT_EQ(file.find("gemma4.context_length")->u, 1024u);
+  EXPECT_EQ(file.find("gemma4.attention.sliding_window")->u, 64u);
+  EXPECT_EQ(file.find("gemma4.attention.shared_kv_layers")->u, 5u);
+  EXPECT_EQ(file.find("gemma4.attention.head_count_kv")->u, 1u);
+  EXPECT_EQ(file.find("gemma4.embedding_length_per_layer_input")->u, 32u);
+  EXPECT_EQ(file.find("tokenizer.ggml.tokens")->items.size(), 1024u);
+  EXPECT_EQ(file.find_tensor("output.weight"), nullptr);  // tied, as in E2B
+  const GgufTensor* freqs = file.find_tensor("rope_freqs.weight");
+  ASSERT_TRUE(freqs && freqs->type == GgmlType::F32 && freqs->elements() == 64);
+  const float* f = reinterpret_cast<const float*>(freqs->data);
+  for (int i = 0; i < 64; ++i) EXPECT_EQ(f[i], i < 16 ? 1.0f : 1e30f) << i;
+
+  Result<ModelSpec> got = load_model_spec(path);
+  ASSERT_TRUE(got) << got.error().what();
+  const ModelSpec expected = tiny_model_spec({"gemma4", "demo", GgmlType::F16, 1});
+  EXPECT_EQ(got->hidden, 256);
+  EXPECT_EQ(got->vocab, 1024);
+  EXPECT_EQ(got->context_length, 1024);
+  EXPECT_EQ(got->ple_width, 32);
+  EXPECT_TRUE(got->tied_embeddings);
+  EXPECT_EQ(got->tied_embeddings, expected.tied_embeddings);
+  EXPECT_DOUBLE_EQ(got->embedding_scale, 16.0);
+  ASSERT_EQ(got->layer_count(), 10);
+  for (int il = 0; il < 10; ++il) {
+    const LayerSpec& g = got->layers[il];
+    const LayerSpec& e = expected.layers[il];
+    SCOPED_TRACE("layer " + std::to_string(il));
+    const bool sliding = il % 5 != 4;
+    EXPECT_EQ(g.attention, sliding ? AttentionKind::Sliding : AttentionKind::Global);
+    EXPECT_EQ(g.attention, e.attention);
+    EXPECT_EQ(g.window, sliding ? 64 : e.window);
+    EXPECT_EQ(g.window, e.window);
+    EXPECT_EQ(g.head_dim_k, sliding ? 64 : 128);
+    EXPECT_EQ(g.head_dim_k, e.head_dim_k);
+    EXPECT_EQ(g.q_heads, 4);
+    EXPECT_EQ(g.kv_heads, 1);
+    // llama.cpp's layer_reuse_cb: shared sliding layers read layer 3, the global one layer 4.
+    EXPECT_EQ(g.kv_source, il < 5 ? il : (sliding ? 3 : 4));
+    EXPECT_EQ(g.kv_source, e.kv_source);
+    EXPECT_EQ(g.rope.theta, e.rope.theta);
+    EXPECT_EQ(g.rope.rotary_dims, sliding ? 64 : 32);
+    EXPECT_EQ(g.rope.rotary_dims, e.rope.rotary_dims);
+    EXPECT_EQ(g.rope.freq_factors, !sliding);
+    EXPECT_EQ(g.ffn.dense_width, il < 5 ? 256 : 512);
+    EXPECT_EQ(g.ffn.dense_width, e.ffn.dense_width);
+    EXPECT_EQ(g.ffn.activation, Activation::GeluTanh);
+    EXPECT_EQ(g.ple_width, 32);
+    EXPECT_TRUE(g.qk_norm);
+  }
+  ASSERT_EQ(got->tensors.size(), expected.tensors.size());
+  uint64_t parameters = 0;
+  for (size_t i = 0; i < expected.tensors.size(); ++i) {
+    EXPECT_EQ(got->tensors[i].name, expected.tensors[i].name);
+    EXPECT_EQ(got->tensors[i].shape, expected.tensors[i].shape) << expected.tensors[i].name;
+    EXPECT_EQ(got->tensors[i].ggml_type, expected.tensors[i].ggml_type) << expected.tensors[i].name;
+    uint64_t n = 1;
+    for (uint64_t dim : got->tensors[i].shape) n *= dim;
+    parameters += n;
+  }
+  EXPECT_LT(parameters, 6'000'000u);  // small enough to bundle (about 11 MB at f16) and train on a CPU
+}
+
 TEST(TinyGemma4, VocabularyAndChatTemplateWork) {
   TempDir dir;
   const GgufFile file = GgufFile::open(write(dir));
@@ -205,7 +280,7 @@ std::string run(const std::string& command) {
 TEST(TinyGemma4, LlamaCppRunsItLikeArchscope) {
   const char* modules = std::getenv("ARCHSCOPE_NODE_LLAMA_CPP");
   if (!modules || !*modules) GTEST_SKIP() << "set ARCHSCOPE_NODE_LLAMA_CPP to a node_modules folder with node-llama-cpp";
-  for (const std::string preset : {"tiny", "tiny-moe"}) {
+  for (const std::string preset : {"tiny", "tiny-moe", "demo"}) {
     SCOPED_TRACE(preset);
     TempDir dir;
     const std::string path = dir.file(preset + ".gguf");

@@ -12,6 +12,10 @@ compares it with `archscope-cli logits` on the skeleton before training.
     archscope-cli make-model --arch qwen3 --type f32 -o skeleton.gguf
     make_corpus.py | archscope-cli tokenize -m skeleton.gguf --chat > ids.txt
     train_demo.py skeleton.gguf ids.txt demo.gguf --minutes 30
+
+Models: llama and qwen3 (LlamaLike), gemma4 (Gemma4; the `demo` preset is models/demo/'s).
+To ship a smaller file, train on an f32 skeleton and write into an f16 one of the same
+preset: --save-into skeleton-f16.gguf.
 """
 import argparse
 import json
@@ -94,10 +98,13 @@ def rms_norm(x, weight, eps):
     return x * weight if weight is not None else x
 
 
-def rope(x, positions, theta, dims, neox):
-    """x: [..., T, heads, head_dim]; rotates the first `dims` dims (NeoX halves or adjacent pairs)."""
+def rope(x, positions, theta, dims, neox, factors=None):
+    """x: [..., T, heads, head_dim]; rotates the first `dims` dims (NeoX halves or adjacent pairs),
+    pair i at positions * theta^(-2i/dims) / factors[i] (llama.cpp's freq_factors, rope_freqs)."""
     half = dims // 2
     freqs = theta ** (-torch.arange(0, half, dtype=torch.float32) * 2 / dims)
+    if factors is not None:
+        freqs = freqs / factors
     angles = positions[:, None].float() * freqs[None, :]
     cos, sin = angles.cos()[:, None, :], angles.sin()[:, None, :]  # [T, 1, half]: broadcast over heads
     rot, rest = x[..., :dims], x[..., dims:]
@@ -110,33 +117,63 @@ def rope(x, positions, theta, dims, neox):
     return torch.cat([rot, rest], -1)
 
 
-class LlamaLike(torch.nn.Module):
-    """Llama 3 and Qwen3 as llama.cpp runs them (src/models/llama.cpp, qwen3.cpp)."""
+def causal_mask(T, window=0):
+    """[T, T] additive mask: query i sees key j <= i, and with a window only i - j < window."""
+    i, j = torch.arange(T)[:, None], torch.arange(T)[None, :]
+    visible = (j <= i) & ((i - j < window) if window > 0 else True)
+    return torch.zeros(T, T).masked_fill(~visible, float("-inf"))
+
+
+def attend(q, k, v, mask, scale):
+    """q: [B, T, H, dk], k/v: [B, T, KV, d] (grouped-query) -> [B, T, H * dv]."""
+    B, T, heads = q.shape[:3]
+    group = heads // k.shape[2]
+    k, v = k.repeat_interleave(group, 2), v.repeat_interleave(group, 2)
+    scores = torch.einsum("bqhd,bkhd->bhqk", q, k) * scale + mask
+    return torch.einsum("bhqk,bkhd->bqhd", scores.softmax(-1), v).reshape(B, T, -1)
+
+
+class GgufModel(torch.nn.Module):
+    """The skeleton's tensors as parameters, by GGUF name (those in `frozen` as constants)."""
+
+    frozen = ()
 
     def __init__(self, gguf):
         super().__init__()
         m, arch = gguf.meta, gguf.meta["general.architecture"]
         self.arch = arch
-        self.layers = m[f"{arch}.block_count"]
-        self.heads = m[f"{arch}.attention.head_count"]
-        self.kv_heads = m[f"{arch}.attention.head_count_kv"]
-        self.eps = m[f"{arch}.attention.layer_norm_rms_epsilon"]
-        self.theta = m[f"{arch}.rope.freq_base"]
-        self.neox = arch != "llama"
+        self.hp = lambda key, *default: m.get(f"{arch}.{key}", *default) if default else m[f"{arch}.{key}"]
         self.params = torch.nn.ParameterDict()
+        self.constants = {}
         for name in gguf.tensors:
-            self.params[name.replace(".", "__")] = torch.nn.Parameter(gguf.array(name))
-        self.head_dim = self.p("blk.0.attn_q.weight").shape[0] // self.heads
+            if name in self.frozen:
+                self.constants[name] = gguf.array(name)
+            else:
+                self.params[name.replace(".", "__")] = torch.nn.Parameter(gguf.array(name))
 
     def p(self, name):
         key = name.replace(".", "__")
-        return self.params[key] if key in self.params else None
+        return self.params[key] if key in self.params else self.constants.get(name)
+
+
+class LlamaLike(GgufModel):
+    """Llama 3 and Qwen3 as llama.cpp runs them (src/models/llama.cpp, qwen3.cpp)."""
+
+    def __init__(self, gguf):
+        super().__init__(gguf)
+        self.layers = self.hp("block_count")
+        self.heads = self.hp("attention.head_count")
+        self.kv_heads = self.hp("attention.head_count_kv")
+        self.eps = self.hp("attention.layer_norm_rms_epsilon")
+        self.theta = self.hp("rope.freq_base")
+        self.neox = self.arch != "llama"
+        self.head_dim = self.p("blk.0.attn_q.weight").shape[0] // self.heads
 
     def forward(self, tokens):  # tokens: [B, T] -> logits [B, T, vocab]
         B, T = tokens.shape
         x = self.p("token_embd.weight")[tokens]
         positions = torch.arange(T)
-        mask = torch.full((T, T), float("-inf")).triu(1)
+        mask = causal_mask(T)
         for il in range(self.layers):
             w = lambda n: self.p(f"blk.{il}.{n}.weight")
             h = rms_norm(x, w("attn_norm"), self.eps)
@@ -147,10 +184,7 @@ class LlamaLike(torch.nn.Module):
                 q, k = rms_norm(q, w("attn_q_norm"), self.eps), rms_norm(k, w("attn_k_norm"), self.eps)
             q = rope(q, positions, self.theta, self.head_dim, self.neox)
             k = rope(k, positions, self.theta, self.head_dim, self.neox)
-            group = self.heads // self.kv_heads
-            k, v = k.repeat_interleave(group, 2), v.repeat_interleave(group, 2)
-            scores = torch.einsum("bqhd,bkhd->bhqk", q, k) / math.sqrt(self.head_dim) + mask
-            att = torch.einsum("bhqk,bkhd->bqhd", scores.softmax(-1), v).reshape(B, T, -1)
+            att = attend(q, k, v, mask, 1 / math.sqrt(self.head_dim))
             x = x + att @ w("attn_output").T
             h = rms_norm(x, w("ffn_norm"), self.eps)
             x = x + (F.silu(h @ w("ffn_gate").T) * (h @ w("ffn_up").T)) @ w("ffn_down").T
@@ -159,14 +193,80 @@ class LlamaLike(torch.nn.Module):
         return x @ (head if head is not None else self.p("token_embd.weight")).T
 
 
-MODELS = {"llama": LlamaLike, "qwen3": LlamaLike}
+class Gemma4(GgufModel):
+    """Gemma 4 (dense, E2B-like) as archscope runs it (engine/src/runtime/programs/
+    gemma4_program.cpp, after llama.cpp src/models/gemma4.cpp): embeddings times sqrt(d),
+    per-layer embeddings, sliding and global layers with their own head dims and RoPE
+    (global: proportional, through rope_freqs), QK-norm, V-norm without weight, attention
+    scale 1, KV sharing, sandwich norms, GELU-tanh, layer output scales, a final softcap."""
+
+    frozen = ("rope_freqs.weight",)
+
+    def __init__(self, gguf):
+        super().__init__(gguf)
+        self.layers = self.hp("block_count")
+        self.heads = self.hp("attention.head_count")
+        self.kv_heads = self.hp("attention.head_count_kv")
+        self.eps = self.hp("attention.layer_norm_rms_epsilon")
+        self.hidden = self.hp("embedding_length")
+        self.ple = self.hp("embedding_length_per_layer_input", 0)
+        self.window = self.hp("attention.sliding_window")
+        self.softcap = self.hp("final_logit_softcapping", 30.0)
+        self.sliding = self.hp("attention.sliding_window_pattern")
+        self.head_dim = {True: self.hp("attention.key_length_swa"), False: self.hp("attention.key_length")}
+        self.theta = {True: self.hp("rope.freq_base_swa", 10000.0), False: self.hp("rope.freq_base")}
+        self.rope_dims = {True: self.hp("rope.dimension_count_swa"), False: self.hp("rope.dimension_count")}
+        # llama.cpp's layer_reuse_cb: shared sliding layers read layer n_kv - 2, global ones n_kv - 1.
+        n_kv = self.layers - self.hp("attention.shared_kv_layers", 0)
+        self.kv_source = [il if il < n_kv else n_kv - (2 if self.sliding[il] else 1) for il in range(self.layers)]
+
+    def forward(self, tokens):  # tokens: [B, T] -> logits [B, T, vocab]
+        B, T = tokens.shape
+        d, p, L, eps = self.hidden, self.ple, self.layers, self.eps
+        x = self.p("token_embd.weight")[tokens] * math.sqrt(d)
+        if p > 0:
+            ple = (x @ self.p("per_layer_model_proj.weight").T / math.sqrt(d)).view(B, T, L, p)
+            ple = rms_norm(ple, self.p("per_layer_proj_norm.weight"), eps)
+            ple = (ple + self.p("per_layer_token_embd.weight")[tokens].view(B, T, L, p) * math.sqrt(p)) / math.sqrt(2)
+        positions = torch.arange(T)
+        masks = {True: causal_mask(T, self.window), False: causal_mask(T)}
+        factors = {True: None, False: self.p("rope_freqs.weight")}
+        kv = {}
+        for il in range(L):
+            w = lambda n: self.p(f"blk.{il}.{n}.weight")
+            swa, dk = self.sliding[il], self.head_dim[self.sliding[il]]
+            turn = lambda t: rope(t, positions, self.theta[swa], self.rope_dims[swa], True, factors[swa])
+            h = rms_norm(x, w("attn_norm"), eps)
+            q = turn(rms_norm((h @ w("attn_q").T).view(B, T, self.heads, dk), w("attn_q_norm"), eps))
+            if self.kv_source[il] == il:
+                k = turn(rms_norm((h @ w("attn_k").T).view(B, T, self.kv_heads, dk), w("attn_k_norm"), eps))
+                v = rms_norm((h @ w("attn_v").T).view(B, T, self.kv_heads, dk), None, eps)
+                kv[il] = k, v
+            att = attend(q, *kv[self.kv_source[il]], masks[swa], 1.0)
+            x = x + rms_norm(att @ w("attn_output").T, w("post_attention_norm"), eps)
+            h = rms_norm(x, w("ffn_norm"), eps)
+            mlp = (F.gelu(h @ w("ffn_gate").T, approximate="tanh") * (h @ w("ffn_up").T)) @ w("ffn_down").T
+            x = x + rms_norm(mlp, w("post_ffw_norm"), eps)
+            if p > 0:
+                gate = F.gelu(x @ w("inp_gate").T, approximate="tanh") * ple[:, :, il]
+                x = x + rms_norm(gate @ w("proj").T, w("post_norm"), eps)
+            if w("layer_output_scale") is not None:
+                x = x * w("layer_output_scale")
+        x = rms_norm(x, self.p("output_norm.weight"), eps)
+        head = self.p("output.weight")
+        logits = x @ (head if head is not None else self.p("token_embd.weight")).T
+        return self.softcap * torch.tanh(logits / self.softcap) if self.softcap > 0 else logits
+
+
+MODELS = {"llama": LlamaLike, "qwen3": LlamaLike, "gemma4": Gemma4}
 
 # ---- steps --------------------------------------------------------------------------------
 
 
 def check(model, skeleton, cli):
-    """The PyTorch forward against archscope's CPU reference path on the skeleton."""
-    tokens = [5, 77, 300, 12, 450, 9, 123]
+    """The PyTorch forward against archscope's CPU reference path on the skeleton, after a
+    prompt of 80 tokens (longer than a demo's sliding window)."""
+    tokens = [(5 + 77 * i) % 500 for i in range(80)]
     out = subprocess.run([cli, "logits", "-m", skeleton, "--device", "cpu", "--cache-type", "f32", "--tokens",
                           ",".join(map(str, tokens)), "--top", "5", "--json"], check=True, capture_output=True, text=True)
     expected = json.loads(out.stdout)["top"]
@@ -215,9 +315,13 @@ def main():
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--cli", default="build/app/archscope-cli")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--save-into", metavar="SKELETON",
+                        help="write the trained weights into this skeleton instead (the same preset, another "
+                        "tensor type: train on an f32 skeleton, save into an f16 one)")
     args = parser.parse_args()
     torch.manual_seed(args.seed)
-    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    torch.set_num_threads(max(1, args.threads))
 
     gguf = Gguf(args.skeleton)
     arch = gguf.meta["general.architecture"]
@@ -245,7 +349,10 @@ def main():
         if step % 20 == 0:
             print(f"step {step:5d}  {time.time() - started:6.0f} s  loss {loss.item():.3f}", flush=True)
         step += 1
-    save(model, gguf, args.out)
+    target = Gguf(args.save_into) if args.save_into else gguf
+    if {n: t[0] for n, t in target.tensors.items()} != {n: t[0] for n, t in gguf.tensors.items()}:
+        raise SystemExit(f"{args.save_into}: not the same tensors as {args.skeleton}")
+    save(model, target, args.out)
     print(f"wrote {args.out} after {step} steps, loss {loss.item():.3f}")
 
 

@@ -9,6 +9,14 @@
 // rope_freqs: a quarter of the pairs rotate); per-layer embeddings of 16 per layer; final
 // logit softcap 30; an untied output head.
 //
+// demo, E2B-like and big enough to be trained to speak (tools/demo/train_demo.py,
+// models/demo/): hidden 256, 10 layers (S S S S F) x 2 with a window of 64 tokens, so a
+// chat crosses it; the last 5 layers share KV (llama.cpp's rule needs the last two layers
+// that own a cache to be S, F, as in E2B); 4 query heads over 1 KV head, sliding heads of
+// 64 dims, global ones of 128 with proportional RoPE; per-layer embeddings of 32 per layer;
+// GELU-tanh MLP of 256 (512 in the shared layers); context 1024; 1024 tokens; the output
+// head tied to the embedding, as in E2B. About 5.5M parameters, 11 MB at f16.
+//
 // tiny-moe, 26B-A4B-like: 6 layers (S x 5, F), no KV sharing and no per-layer embeddings;
 // every layer has 8 experts (top 2, width 64, fused gate_up, per-expert scales) beside a
 // dense GELU MLP of 128, with the router's input scale and the extra norms. (26B-A4B's
@@ -374,10 +382,12 @@ const char* const kGemma4ChatTemplate = R"jinja({%- macro format_parameters(prop
 struct Gemma4Shape {
   int hidden, layers, period, shared, q_heads, kv_heads, head_dim_swa, head_dim_full, ffn, ple, window, context, vocab;
   int experts = 0, active_experts = 0, expert_width = 0;
+  bool tied = false;
 };
 
 Gemma4Shape gemma4_shape(const std::string& preset) {
   if (preset == "tiny-moe") return {128, 6, 6, 0, 4, 2, 32, 64, 128, 0, 6, 512, 512, 8, 2, 64};
+  if (preset == "demo") return {256, 10, 5, 5, 4, 1, 64, 128, 256, 32, 64, 1024, 1024, 0, 0, 0, true};
   return {128, 10, 5, 5, 4, 2, 32, 64, 256, 16, 6, 512, 512};
 }
 
@@ -389,9 +399,9 @@ TinyModelPlan gemma4_plan(const std::string& preset) {
   spec.hidden = s.hidden;
   spec.context_length = s.context;
   spec.rms_eps = 1e-6f;  // stored as f32
-  // Untied head (llama.cpp reads output.weight when present): with random weights a tied
-  // head mostly predicts the input token again, since x keeps its embedding.
-  spec.tied_embeddings = false;
+  // tiny: an untied head (llama.cpp reads output.weight when present), since with random
+  // weights a tied head mostly predicts the input token again (x keeps its embedding).
+  spec.tied_embeddings = s.tied;
   spec.embedding_scale = std::sqrt(static_cast<double>(s.hidden));
   spec.final_logit_softcap = 30.0;
   spec.ple_width = s.ple;
@@ -501,6 +511,6 @@ void gemma4_metadata(const ModelSpec& spec, GgufWriter& w) {
 
 }  // namespace
 
-const TinyArchitectureWriter kGemma4TinyWriter{"gemma4", {"tiny", "tiny-moe"}, gemma4_plan, gemma4_metadata};
+const TinyArchitectureWriter kGemma4TinyWriter{"gemma4", {"tiny", "tiny-moe", "demo"}, gemma4_plan, gemma4_metadata};
 
 }  // namespace archscope
