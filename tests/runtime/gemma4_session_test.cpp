@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <functional>
 
+#include "runtime/session_fixtures.h"
 #include "archscope/gguf.h"
 #include "archscope/model_writer.h"
 #include "archscope/sampler.h"
@@ -24,18 +25,6 @@ std::string tiny_gemma4(const testing::TempDir& dir, GgmlType type, const std::s
   const std::string path = dir.file("gemma4-" + preset + "-" + ggml_type_info(type)->name + ".gguf");
   write_tiny_model({"gemma4", preset, type, 1}, path);
   return path;
-}
-
-std::unique_ptr<Session> open(const std::string& path, const std::string& device, GgmlType cache, int batch,
-                              std::vector<Toggle> toggles = {}) {
-  SessionOptions options;
-  options.device = device;
-  options.cache_type = cache;
-  options.batch = batch;
-  options.toggles = std::move(toggles);
-  Result<std::unique_ptr<Session>> session = Session::open(path, options);
-  if (!session) ADD_FAILURE() << session.error().what();
-  return session ? std::move(session.value()) : nullptr;
 }
 
 struct Expected {

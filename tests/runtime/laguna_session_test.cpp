@@ -10,6 +10,7 @@
 #include <cstring>
 #include <set>
 
+#include "runtime/session_fixtures.h"
 #include "archscope/gguf.h"
 #include "archscope/model_writer.h"
 #include "archscope/sampler.h"
@@ -27,18 +28,6 @@ std::string tiny_laguna(const testing::TempDir& dir, GgmlType type) {
   const std::string path = dir.file(std::string("laguna-") + ggml_type_info(type)->name + ".gguf");
   write_tiny_model({"laguna", "tiny", type, 1}, path);
   return path;
-}
-
-std::unique_ptr<Session> open(const std::string& path, const std::string& device, GgmlType cache = GgmlType::F32,
-                              int batch = 256, std::vector<Toggle> toggles = {}) {
-  SessionOptions options;
-  options.device = device;
-  options.cache_type = cache;
-  options.batch = batch;
-  options.toggles = std::move(toggles);
-  Result<std::unique_ptr<Session>> session = Session::open(path, options);
-  if (!session) ADD_FAILURE() << session.error().what();
-  return session ? std::move(session.value()) : nullptr;
 }
 
 // llama.cpp (node-llama-cpp 3.21.1, CPU, F32 KV cache, flash attention off) on the file

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "runtime/session_fixtures.h"
 #include "archscope/gguf.h"
 #include "archscope/model_writer.h"
 #include "archscope/sampler.h"
@@ -20,17 +21,6 @@ std::string tiny_model(const testing::TempDir& dir, const std::string& arch, Ggm
   const std::string path = dir.file(arch + "-" + ggml_type_info(type)->name + ".gguf");
   write_tiny_model({arch, "tiny", type, 1}, path);
   return path;
-}
-
-std::unique_ptr<Session> open(const std::string& path, const std::string& device, GgmlType cache = GgmlType::F32,
-                              int batch = 256) {
-  SessionOptions options;
-  options.device = device;
-  options.cache_type = cache;
-  options.batch = batch;
-  Result<std::unique_ptr<Session>> session = Session::open(path, options);
-  if (!session) ADD_FAILURE() << session.error().what();
-  return session ? std::move(session.value()) : nullptr;
 }
 
 struct Expected {
