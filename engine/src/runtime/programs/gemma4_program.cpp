@@ -192,16 +192,7 @@ Graph build_gemma4_graph(const ProgramInputs& in) {
     if (const int s = w.find(il, "layer_output_scale"); s >= 0) op(OpKind::MulWeight, x, x, -1, s, il);
   }
 
-  const int last = g.add_tensor("last", d, false);
-  const int last_norm = g.add_tensor("last_norm", d, false);
-  g.logits = g.add_tensor("logits", spec.vocab, false);
-  op(OpKind::LastRow, last, x);
-  norm(last_norm, last, w.get("output_norm"), -1);
-  const int head = w.find("output") >= 0 ? w.get("output") : w.get("token_embd");
-  op(OpKind::MatMul, g.logits, last_norm, -1, head);
-  if (spec.final_logit_softcap > 0.0) {
-    op(OpKind::Softcap, g.logits, g.logits).scalar = static_cast<float>(spec.final_logit_softcap);
-  }
+  add_output_head(g, spec, w, x);
   return g;
 }
 

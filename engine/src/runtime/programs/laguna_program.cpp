@@ -103,13 +103,7 @@ Graph build_laguna_graph(const ProgramInputs& in) {
     op(OpKind::Add, x, x, down, -1, il);
   }
 
-  const int last = g.add_tensor("last", spec.hidden, false);
-  const int last_norm = g.add_tensor("last_norm", spec.hidden, false);
-  g.logits = g.add_tensor("logits", spec.vocab, false);
-  op(OpKind::LastRow, last, x);
-  op(OpKind::RmsNorm, last_norm, last, -1, w.get("output_norm")).eps = eps;
-  const int head = w.find("output") >= 0 ? w.get("output") : w.get("token_embd");
-  op(OpKind::MatMul, g.logits, last_norm, -1, head);
+  add_output_head(g, spec, w, x);
   return g;
 }
 

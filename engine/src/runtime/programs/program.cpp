@@ -42,6 +42,19 @@ int TensorPool::get(const std::string& name, int64_t cols) {
   return it->second;
 }
 
+void add_output_head(Graph& g, const ModelSpec& spec, const ModelWeights& w, int x) {
+  const int last = g.add_tensor("last", spec.hidden, false);
+  const int last_norm = g.add_tensor("last_norm", spec.hidden, false);
+  g.logits = g.add_tensor("logits", spec.vocab, false);
+  add_op(g, OpKind::LastRow, last, x);
+  add_op(g, OpKind::RmsNorm, last_norm, last, -1, w.get("output_norm")).eps = static_cast<float>(spec.rms_eps);
+  const int head = w.find("output") >= 0 ? w.get("output") : w.get("token_embd");
+  add_op(g, OpKind::MatMul, g.logits, last_norm, -1, head);
+  if (spec.final_logit_softcap > 0.0) {
+    add_op(g, OpKind::Softcap, g.logits, g.logits).scalar = static_cast<float>(spec.final_logit_softcap);
+  }
+}
+
 Op& add_op(Graph& g, OpKind kind, int out, int a, int b, int weight, int layer) {
   Op op;
   op.kind = kind;

@@ -46,6 +46,9 @@ class TensorPool {
 
 // Appends an op of layer `layer` to the graph and returns it for its parameters.
 Op& add_op(Graph& g, OpKind kind, int out, int a, int b = -1, int weight = -1, int layer = -1);
+// The output head every program ends with: the last token's row of x, output_norm, the
+// output matrix (token_embd when tied), and the final logit softcap when the spec has one.
+void add_output_head(Graph& g, const ModelSpec& spec, const ModelWeights& w, int x);
 
 // The routed experts of MoE layer l, as FfnSpec describes them (router score, selection
 // bias, top-k, renormalisation, routed scale, activation), reading only the chosen
