@@ -72,6 +72,7 @@ nlohmann::json to_json(const ModelSpec& spec, const CachePlan& plan, const Weigh
         {"head_dim_k", l.head_dim_k},
         {"head_dim_v", l.head_dim_v},
         {"k_equals_v", l.k_equals_v},
+        {"v_from_k_proj", l.v_from_k_proj},
         {"kv_source", l.kv_source},
         {"compress_ratio", l.compress_ratio},
         {"rope_theta", l.rope.theta},

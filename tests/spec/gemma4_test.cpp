@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "archscope/cache_plan.h"
 #include "archscope/gguf.h"
 #include "archscope/model_loader.h"
 #include "spec/spec_fixtures.h"
@@ -154,7 +155,8 @@ TEST(Gemma4Card, MoE26BA4BExpertsBesideDenseMlpAndKEqualsV) {
     EXPECT_EQ(l.q_heads, 16);
     EXPECT_EQ(l.kv_heads, sliding ? 8 : 2);
     EXPECT_EQ(l.head_dim_k, sliding ? 256 : 512);
-    EXPECT_EQ(l.k_equals_v, !sliding);
+    EXPECT_FALSE(l.k_equals_v);  // V = RMSNorm_noweight(W_k h) differs from K: both cached
+    EXPECT_EQ(l.v_from_k_proj, !sliding);
     EXPECT_EQ(l.kv_source, l.index);
     EXPECT_EQ(l.ple_width, 0);
     EXPECT_EQ(l.ffn.kind, FfnKind::Moe);
@@ -165,7 +167,7 @@ TEST(Gemma4Card, MoE26BA4BExpertsBesideDenseMlpAndKEqualsV) {
     EXPECT_EQ(l.ffn.shared_experts, 0);
   }
   EXPECT_NE(find(spec, "blk.0.attn_v.weight"), nullptr);
-  EXPECT_EQ(find(spec, "blk.5.attn_v.weight"), nullptr);  // K = V on global layers
+  EXPECT_EQ(find(spec, "blk.5.attn_v.weight"), nullptr);  // V from attn_k on global layers
   EXPECT_EQ(find(spec, "blk.5.attn_k.weight")->shape, (std::vector<uint64_t>{2816, 2 * 512}));
   EXPECT_EQ(find(spec, "blk.0.ffn_gate_up_exps.weight")->shape, (std::vector<uint64_t>{2816, 2 * 704, 128}));
   EXPECT_EQ(find(spec, "blk.0.ffn_down_exps.weight")->shape, (std::vector<uint64_t>{704, 2816, 128}));
@@ -185,6 +187,29 @@ TEST(Gemma4Card, MoE26BA4BExpertsBesideDenseMlpAndKEqualsV) {
   expect_near_rel(active, 3.8e9, 0.01, "26B-A4B active");
 }
 
+// The global layers of 26B-A4B and 31B have no v_proj (attention_k_eq_v), but K and V still
+// differ: K = RoPE(k_norm(W_k h)), V = RMSNorm_noweight(W_k h) (llama.cpp gemma4.cpp, HF
+// modular_gemma4.py), and llama.cpp caches both. So a global layer holds 2 x context x
+// kv_heads x 512 elements, not 1 x as it did when archscope marked them K = V (cached once).
+// At 128K in bf16 (2 bytes), one sequence:
+//   26B-A4B: 25 sliding x 2 x 1024 x 8 x 256 x 2  =   200 MiB
+//             5 global  x 2 x 131072 x 2 x 512 x 2 =  2560 MiB (was 1280)  -> 2760 MiB (was 1480)
+//   31B:     50 sliding x 2 x 1024 x 16 x 256 x 2 =   800 MiB
+//            10 global  x 2 x 131072 x 4 x 512 x 2 = 10240 MiB (was 5120)  -> 11040 MiB (was 5920)
+TEST(Gemma4Card, KEqualsVGlobalLayersCacheKeysAndValues) {
+  constexpr uint64_t MiB = 1ull << 20;
+  constexpr uint64_t ctx = 131072;
+  const ModelSpec moe = load_card("gemma-4-26b-a4b.json");
+  const CachePlan moe_plan = plan_cache(moe, ctx, GgmlType::BF16);
+  EXPECT_EQ(moe_plan.layers[5].kv_bytes, 2ull * ctx * 2 * 512 * 2);
+  EXPECT_EQ(moe_plan.layers[5].bytes, 512 * MiB);
+  EXPECT_EQ(moe_plan.bytes, 2760 * MiB);
+  const ModelSpec dense = load_card("gemma-4-31b.json");
+  const CachePlan dense_plan = plan_cache(dense, ctx, GgmlType::BF16);
+  EXPECT_EQ(dense_plan.layers[5].kv_bytes, 2ull * ctx * 4 * 512 * 2);
+  EXPECT_EQ(dense_plan.bytes, 11040 * MiB);
+}
+
 TEST(Gemma4Card, Dense31BGlobalLayersHaveFourSharedKEqualsVHeads) {
   const ModelSpec spec = load_card("gemma-4-31b.json");
   ASSERT_EQ(spec.layer_count(), 60);
@@ -198,7 +223,8 @@ TEST(Gemma4Card, Dense31BGlobalLayersHaveFourSharedKEqualsVHeads) {
     EXPECT_EQ(l.q_heads, 32);
     EXPECT_EQ(l.kv_heads, sliding ? 16 : 4);
     EXPECT_EQ(l.head_dim_k, sliding ? 256 : 512);
-    EXPECT_EQ(l.k_equals_v, !sliding);
+    EXPECT_FALSE(l.k_equals_v);  // V = RMSNorm_noweight(W_k h) differs from K: both cached
+    EXPECT_EQ(l.v_from_k_proj, !sliding);
     EXPECT_EQ(l.kv_source, l.index);
     EXPECT_EQ(l.ffn.kind, FfnKind::Dense);
     EXPECT_EQ(l.ffn.dense_width, 21504);
@@ -318,6 +344,7 @@ TEST(Gemma4Gguf, E2BMetadataGivesTheSameLayersAsTheCard) {
     EXPECT_EQ(a.head_dim_v, b.head_dim_v);
     EXPECT_EQ(a.kv_source, b.kv_source);
     EXPECT_EQ(a.k_equals_v, b.k_equals_v);
+    EXPECT_EQ(a.v_from_k_proj, b.v_from_k_proj);
     EXPECT_DOUBLE_EQ(a.rope.theta, b.rope.theta);
     EXPECT_EQ(a.rope.rotary_dims, b.rope.rotary_dims);
     EXPECT_EQ(a.rope.freq_factors, b.rope.freq_factors);
@@ -391,7 +418,8 @@ TEST(Gemma4Gguf, PerTypeKvHeadsKEqualsVAndExperts) {
     EXPECT_EQ(l.window, sliding ? 128 : 0);
     EXPECT_EQ(l.kv_heads, sliding ? 2 : 1);
     EXPECT_EQ(l.head_dim_k, sliding ? 16 : 32);
-    EXPECT_EQ(l.k_equals_v, !sliding);
+    EXPECT_FALSE(l.k_equals_v);  // V = RMSNorm_noweight(W_k h) differs from K: both cached
+    EXPECT_EQ(l.v_from_k_proj, !sliding);
     EXPECT_EQ(l.rope.rotary_dims, sliding ? 16 : 8);
     EXPECT_EQ(l.kv_source, l.index);
     EXPECT_EQ(l.ffn.kind, FfnKind::Moe);

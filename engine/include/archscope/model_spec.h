@@ -67,6 +67,9 @@ struct LayerSpec {
   int head_dim_k = 0;        // query/key head dim
   int head_dim_v = 0;        // value head dim
   bool k_equals_v = false;   // one tensor serves as keys and values (cached once)
+  // Values are projected by the key weights (Gemma 4 layers without attn_v, attention_k_eq_v):
+  // V = RMSNorm_noweight(W_k h), K = RoPE(k_norm(W_k h)); the two differ, so the cache holds both.
+  bool v_from_k_proj = false;
   RopeSpec rope;
   int kv_source = 0;         // layer whose cache this layer reads; == index when it owns one
   int compress_ratio = 0;    // tokens per compressed entry (CSA 4, HCA 128); 0 = none

@@ -175,8 +175,10 @@ void gemma4_from_gguf(const GgufMetadataReader& meta, ModelSpec& spec) {
       l.rope.rotary_dims = global_rotary;
       l.rope.freq_factors = rope_freqs != nullptr;
     }
-    // K = V (attention_k_eq_v): the converter writes no attn_v; llama.cpp then uses K as V.
-    l.k_equals_v = has_tensors && file.find_tensor(blk + "attn_k.weight") && !file.find_tensor(blk + "attn_v.weight");
+    // attention_k_eq_v: the converter writes no attn_v; llama.cpp then projects V with attn_k
+    // (Vcur = Kcur before k_norm and RoPE) and normalises it without weight, so K != V and both
+    // are cached; only the projection weight is shared.
+    l.v_from_k_proj = has_tensors && file.find_tensor(blk + "attn_k.weight") && !file.find_tensor(blk + "attn_v.weight");
     if (hp.experts > 0) {  // the converter writes every layer with the MoE block when experts exist
       l.ffn.kind = FfnKind::Moe;
       l.ffn.experts = hp.experts;
@@ -187,7 +189,7 @@ void gemma4_from_gguf(const GgufMetadataReader& meta, ModelSpec& spec) {
   add_gemma4_traits(spec);
   share_like_llama_cpp(spec, static_cast<int>(shared), meta);
   for (LayerSpec& l : spec.layers) {
-    if (!l.owns_cache()) l.k_equals_v = spec.layers[l.kv_source].k_equals_v;
+    if (!l.owns_cache()) l.v_from_k_proj = spec.layers[l.kv_source].v_from_k_proj;
   }
 }
 
@@ -301,7 +303,7 @@ void gemma4_from_config(const ConfigReader& config, ModelSpec& spec) {
       l.kv_heads = global_kv_heads;
       l.head_dim_k = l.head_dim_v = global_head_dim;
       l.rope = rope_full;
-      l.k_equals_v = k_eq_v;
+      l.v_from_k_proj = k_eq_v;  // V = RMSNorm_noweight(W_k h): shares W_k, cached apart from K
     } else {
       config.fail("\"layer_types\"[" + std::to_string(il) + "] is \"" + types[il] + "\", expected \"" + kSliding +
                   "\" or \"" + kFull + "\"");
@@ -335,7 +337,7 @@ std::vector<TensorSpec> gemma4_tensors(const ModelSpec& spec) {
     t.layer(il, "attn_q_norm", {hd});
     if (l.owns_cache()) {  // KV-shared layers have no K/V projections
       t.layer(il, "attn_k", {d, kv});
-      if (!l.k_equals_v) t.layer(il, "attn_v", {d, kv});
+      if (!l.v_from_k_proj) t.layer(il, "attn_v", {d, kv});
       t.layer(il, "attn_k_norm", {hd});
     }
     t.layer(il, "attn_output", {q, d});

@@ -19,8 +19,9 @@
 //
 // tiny-moe, 26B-A4B-like: 6 layers (S x 5, F), no KV sharing and no per-layer embeddings;
 // every layer has 8 experts (top 2, width 64, fused gate_up, per-expert scales) beside a
-// dense GELU MLP of 128, with the router's input scale and the extra norms. (26B-A4B's
-// global layers have no attn_v (K = V); here every layer has one.)
+// dense GELU MLP of 128, with the router's input scale and the extra norms. Like 26B-A4B
+// (attention_k_eq_v), its global layer has no attn_v: V is projected by attn_k, normalised
+// without weight and unroped (the converter writes no metadata key for it).
 #include <cmath>
 
 #include "writer/tiny_model.h"
@@ -440,6 +441,8 @@ TinyModelPlan gemma4_plan(const std::string& preset) {
       l.ffn.expert_width = s.expert_width;
       l.ffn.router_score = RouterScore::Softmax;
       l.ffn.normalize_weights = true;
+      // attention_k_eq_v as in 26B-A4B: global layers project V with attn_k (no attn_v).
+      l.v_from_k_proj = l.attention == AttentionKind::Global;
     }
   }
   SmallBpeOptions vocab_options;

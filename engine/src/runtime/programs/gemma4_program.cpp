@@ -83,10 +83,6 @@ Graph build_gemma4_graph(const ProgramInputs& in) {
   const int rope_freqs = w.find("rope_freqs");
   for (const LayerSpec& l : spec.layers) {
     const int il = l.index;
-    if (l.k_equals_v) {
-      throw Error("layer " + std::to_string(il) + " has no attn_v (K = V): Gemma 4 values are the unroped keys " +
-                  "normalised without weight, which archscope's K = V cache cannot hold yet");
-    }
     const int dk = l.head_dim_k, dv = l.head_dim_v;
     const int q = tensor("q", int64_t(l.q_heads) * dk);
     const int att = tensor("attention", int64_t(l.q_heads) * dv);
@@ -113,7 +109,10 @@ Graph build_gemma4_graph(const ProgramInputs& in) {
       const int k = tensor("k", int64_t(l.kv_heads) * dk);
       const int v = tensor("v", int64_t(l.kv_heads) * dv);
       op(OpKind::MatMul, k, h, -1, w.get(il, "attn_k"), il);
-      op(OpKind::MatMul, v, h, -1, w.get(il, "attn_v"), il);
+      // No attn_v (attention_k_eq_v): V is the unroped key projection W_k h, normalised
+      // without weight below like every V; K gets k_norm and RoPE. A second MatMul with the
+      // same weight keeps K and V apart (both are cached).
+      op(OpKind::MatMul, v, h, -1, w.get(il, l.v_from_k_proj ? "attn_k" : "attn_v"), il);
       norm(k, k, w.get(il, "attn_k_norm"), il, dk);
       norm(v, v, -1, il, dv);  // V-norm has no weight
       rotate(k, l.kv_heads);
