@@ -148,7 +148,7 @@ void LayerDetails::refresh() {
       add_row(cache, tr("compressed entries"),
               tr("%1 (one per %2 tokens)").arg(format_count(c.compressed_entries)).arg(l.compress_ratio),
               format_bytes(double(c.compressed_bytes)));
-    add_row(cache, tr("raw K/V"), l.k_equals_v ? tr("K = V, stored once") : tr("K and V"), format_bytes(double(c.kv_bytes)));
+    add_row(cache, tr("raw K/V"), l.k_equals_v ? tr("K = V, stored once") : l.v_from_k_proj ? tr("K and V (V from W_k)") : tr("K and V"), format_bytes(double(c.kv_bytes)));
     if (c.state_bytes) add_row(cache, tr("fixed state (f32)"), tr("per sequence"), format_bytes(double(c.state_bytes)));
     add_row(cache, tr("without sharing"), {}, format_bytes(double(c.bytes_no_sharing)))
         ->setToolTip(ColName, tr("what this layer would hold owning a cache of its own"));

@@ -32,6 +32,13 @@ QString dims_text(const LayerSpec& l) {
   return QStringLiteral("%1 × %2").arg(l.kv_heads).arg(dims);
 }
 
+// How values relate to keys, beside the dims: one cached tensor, or V projected by W_k.
+QString kv_note(const LayerSpec& l) {
+  if (l.k_equals_v) return QStringLiteral("K=V");
+  if (l.v_from_k_proj) return QStringLiteral("V=W_k");
+  return {};
+}
+
 QString positions_text(const LayerCache& c) {
   QString s = format_count(c.positions);
   if (c.compressed_entries) s += QStringLiteral(" + %1 compressed").arg(format_count(c.compressed_entries));
@@ -188,7 +195,7 @@ void LayerDiagramView::layoutColumns() {
   const int budget_max = int(std::lround(280 * zoom_));
   columns_[ColBudget] = {QStringLiteral("query heads"), 0, budget_min};
   columns_[ColKv] = {QStringLiteral("KV heads × dim"), 0, widest(QStringLiteral("KV heads × dim"), [](const LayerSpec& l) {
-                       return dims_text(l) + (l.k_equals_v ? QStringLiteral("  K=V") : QString());
+                       return dims_text(l) + QStringLiteral("  ") + kv_note(l);
                      })};
   columns_[ColCache] = {QStringLiteral("cache"), 0, widest(QStringLiteral("cache"), [](const LayerSpec& l) {
                           return l.owns_cache() ? QStringLiteral("own") : QStringLiteral("↳ reads L%1").arg(l.kv_source);
@@ -377,10 +384,10 @@ void LayerDiagramView::paintRow(QPainter& p, int layer, const QRect& row) {
     p.setPen(colors::text());
     const QString dims = dims_text(l);
     p.drawText(c, Qt::AlignLeft | Qt::AlignVCenter, dims);
-    if (l.k_equals_v) {
+    if (!kv_note(l).isEmpty()) {
       p.setPen(colors::muted());
       p.drawText(c.adjusted(fm.horizontalAdvance(dims + QStringLiteral("  ")), 0, 0, 0), Qt::AlignLeft | Qt::AlignVCenter,
-                 QStringLiteral("K=V"));
+                 kv_note(l));
     }
   }
 
@@ -449,7 +456,12 @@ QString LayerDiagramView::rowToolTip(int layer) const {
              .arg(l.q_heads)
              .arg(l.kv_heads)
              .arg(l.kv_heads ? l.q_heads / l.kv_heads : 0);
-  tip += QStringLiteral("head dim K %1, V %2%3<br>").arg(l.head_dim_k).arg(l.head_dim_v).arg(l.k_equals_v ? ", K = V (cached once)" : "");
+  tip += QStringLiteral("head dim K %1, V %2%3<br>")
+             .arg(l.head_dim_k)
+             .arg(l.head_dim_v)
+             .arg(l.k_equals_v       ? ", K = V (cached once)"
+                  : l.v_from_k_proj ? ", V projected by W_k (unroped, normed; K and V cached)"
+                                    : "");
   if (l.window) tip += QStringLiteral("window %1 tokens<br>").arg(format_count(uint64_t(l.window)));
   if (l.compress_ratio) tip += QStringLiteral("one compressed entry per %1 tokens<br>").arg(l.compress_ratio);
   if (l.indexer_top_k)

@@ -84,6 +84,8 @@ const std::vector<Expected> kLlamaCppMoe = {  // global layer 5 without attn_v (
     {11, {{227, 0.1197984}, {55, 0.1042173}, {329, 0.1028858}, {209, 0.0830248}, {242, 0.0737476}}},
 };
 
+constexpr double kLlamaCppMoeTolerance = 1.5e-3;
+
 void expect_moe_matches_llama_cpp(const std::string& device) {
   testing::TempDir dir;
   const std::string path = dir.file("moe.gguf");
@@ -101,9 +103,9 @@ void expect_moe_matches_llama_cpp(const std::string& device) {
     for (const TokenProb& t : all) prob_of[t.id] = t.prob;
     EXPECT_EQ(all[0].id, e.top[0].first) << "position " << e.position;
     for (const auto& [id, prob] : e.top) {
-      // TODO(gemma4-kv): since layer 5 lost attn_v, one probability (position 11, token 329)
-      // is 1.23e-3 off llama.cpp (top tokens all agree); not yet explained, so 1.5e-3 here.
-      EXPECT_NEAR(prob_of[id], prob, 1.5e-3) << "position " << e.position << " token " << id;
+      // The fp16 GELU table again, felt more here (two GELU MLPs per layer): measured 1.23e-3
+      // at worst (position 11, token 329); 1.0e-4 with the table emulated (an experiment).
+      EXPECT_NEAR(prob_of[id], prob, kLlamaCppMoeTolerance) << "position " << e.position << " token " << id;
       worst = std::max(worst, std::fabs(prob_of[id] - prob));
     }
   }
