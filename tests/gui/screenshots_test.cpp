@@ -107,17 +107,20 @@ TEST_F(Screenshots, LagunaAndDeepSeekBudgetsAndCaches) {
   }
 }
 
-// The bundled demo model: the chat beside the layer diagram after a reply, the performance
-// tab, and a compare of f16 against q8_0 caches.
-TEST_F(Screenshots, ChatPerformanceAndCompareOnTheDemoModel) {
-  ASSERT_TRUE(chat_with(ARCHSCOPE_SOURCE_DIR "/models/demo/archscope-demo-qwen3.gguf", "Tell me a story about a cat.", 200));
-  w_.selectLayer(1);
-  save(w_, "chat-demo-qwen3.png");
+// The bundled demo model (Gemma 4): the chat beside the layer diagram after a story, with a
+// layer that reads another layer's cache selected; the live cache past the sliding window;
+// the performance tab; and a compare with per-layer embeddings off.
+TEST_F(Screenshots, ChatCachePerformanceAndCompareOnTheDemoModel) {
+  ASSERT_TRUE(chat_with(ARCHSCOPE_SOURCE_DIR "/models/demo/archscope-demo-gemma4.gguf", "Tell me a story about a cat.", 200));
+  w_.selectLayer(6);
+  save(w_, "chat-demo-gemma4.png");
+  w_.tabs()->setCurrentIndex(3);
+  save(w_, "cache-demo-gemma4.png");
   w_.tabs()->setCurrentIndex(4);
-  save(w_, "performance-demo-qwen3.png");
+  save(w_, "performance-demo-gemma4.png");
 
   archscope::gui::CompareView* compare = w_.compareView();
-  compare->setCacheTypeB(archscope::GgmlType::Q8_0);
+  compare->setToggle("ple", "off");
   compare->setPrompt("Tell me a story about a fox.");
   compare->setMaxTokens(40);
   QSignalSpy compared(compare, &archscope::gui::CompareView::finished);
@@ -125,7 +128,7 @@ TEST_F(Screenshots, ChatPerformanceAndCompareOnTheDemoModel) {
   for (int i = 0; i < 600 && compared.isEmpty(); ++i) compared.wait(100);
   ASSERT_FALSE(compared.isEmpty());
   w_.tabs()->setCurrentIndex(5);
-  save(w_, "compare-demo-qwen3.png");
+  save(w_, "compare-demo-gemma4.png");
 }
 
 // A tiny Laguna model replying: its layer diagram with the global layers' smaller head

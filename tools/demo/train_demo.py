@@ -281,16 +281,19 @@ def check(model, skeleton, cli):
 def load_ids(path, seq):
     """Conversations packed into rows of seq + 1 tokens (none straddles two rows); the tail
     of a row is filled with -100, which the loss ignores."""
-    rows, row = [], []
+    rows, row, left_out = [], [], 0
     with open(path) as f:
         for line in f:
             ids = [int(t) for t in line.split()]
             if len(ids) > seq + 1:
+                left_out += 1
                 continue
             if len(row) + len(ids) > seq + 1:
                 rows.append(row + [-100] * (seq + 1 - len(row)))
                 row = []
             row += ids
+    if left_out:
+        print(f"{left_out} conversations longer than {seq + 1} tokens left out (raise --seq to keep them)")
     return torch.tensor(rows)
 
 
