@@ -58,15 +58,18 @@ LayerDetails::LayerDetails(QWidget* parent) : QWidget(parent) {
   summary_->setWordWrap(true);
   summary_->setTextFormat(Qt::RichText);
   tree_ = new QTreeWidget(this);
-  tree_->setColumnCount(5);  // the fifth, empty column takes the spare width
-  tree_->setHeaderLabels({tr("tensor / property"), tr("shape (ggml order) / value"), tr("type"), tr("bytes"), QString()});
+  tree_->setColumnCount(4);
+  tree_->setHeaderLabels({tr("tensor / property"), tr("shape / value"), tr("type"), tr("bytes")});
   tree_->headerItem()->setToolTip(ColShape, tr("ggml order: the first dimension is the contiguous (input) one"));
   tree_->headerItem()->setTextAlignment(ColBytes, Qt::AlignRight | Qt::AlignVCenter);
   tree_->setRootIsDecorated(true);
   tree_->setAlternatingRowColors(true);
   tree_->setUniformRowHeights(true);
-  tree_->header()->setStretchLastSection(true);
-  tree_->header()->setSectionResizeMode(ColName, QHeaderView::ResizeToContents);
+  // Names take the width the other columns leave (eliding in the middle when narrow), so
+  // shapes, types and bytes always stay in view.
+  tree_->setTextElideMode(Qt::ElideMiddle);
+  tree_->header()->setStretchLastSection(false);
+  tree_->header()->setSectionResizeMode(ColName, QHeaderView::Stretch);
   tree_->header()->setSectionResizeMode(ColShape, QHeaderView::ResizeToContents);
   tree_->header()->setSectionResizeMode(ColType, QHeaderView::ResizeToContents);
   tree_->header()->setSectionResizeMode(ColBytes, QHeaderView::ResizeToContents);
@@ -133,7 +136,7 @@ void LayerDetails::refresh() {
   if (layer_ < int(plan_.layers.size())) {
     const LayerCache& c = plan_.layers[layer_];
     auto* cache = new QTreeWidgetItem(tree_);
-    cache->setText(ColName, tr("KV cache @ %1 tokens").arg(format_count(plan_.context)));
+    cache->setText(ColName, tr("KV cache"));  // the context is in the positions row
     cache->setText(ColBytes, format_bytes(double(c.bytes)));
     cache->setTextAlignment(ColBytes, Qt::AlignRight | Qt::AlignVCenter);
     const GgmlTypeInfo* info = ggml_type_info(plan_.type);
