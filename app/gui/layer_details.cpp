@@ -136,7 +136,7 @@ void LayerDetails::refresh() {
   if (layer_ < int(plan_.layers.size())) {
     const LayerCache& c = plan_.layers[layer_];
     auto* cache = new QTreeWidgetItem(tree_);
-    cache->setText(ColName, tr("KV cache"));  // the context is in the positions row
+    cache->setText(ColName, tr("KV cache"));  // at the context in the window's context box
     cache->setText(ColBytes, format_bytes(double(c.bytes)));
     cache->setTextAlignment(ColBytes, Qt::AlignRight | Qt::AlignVCenter);
     const GgmlTypeInfo* info = ggml_type_info(plan_.type);
