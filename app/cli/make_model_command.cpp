@@ -41,8 +41,8 @@ int run_make_model(const MakeModelOptions& opt) {
 Command add_make_model_command(CLI::App& app) {
   auto opt = std::make_shared<MakeModelOptions>();
   CLI::App* sub = app.add_subcommand("make-model", "Write a tiny random model (GGUF) of an architecture");
-  sub->add_option("--arch", opt->arch, "llama, qwen3, gemma4 or laguna")->required();
-  sub->add_option("--preset", opt->preset, "tiny or small (gemma4: tiny, tiny-moe or demo; laguna: tiny)")->capture_default_str();
+  sub->add_option("--arch", opt->arch, "llama, qwen3, gemma4, laguna or deepseek4")->required();
+  sub->add_option("--preset", opt->preset, "tiny or small (gemma4: tiny, tiny-moe or demo; laguna, deepseek4: tiny)")->capture_default_str();
   sub->add_option("--type", opt->type, "Weight type: f32, f16, bf16, q8_0, q4_0, q4_K")->capture_default_str();
   sub->add_option("--seed", opt->seed, "Random seed")->capture_default_str();
   sub->add_option("-o,--output", opt->output, "Output .gguf path")->required();

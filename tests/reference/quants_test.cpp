@@ -47,9 +47,19 @@ std::vector<float> dequantize_block(GgmlType type, const Block& b) {
 TEST(Quants, SupportedTypes) {
   for (GgmlType t : kAllTypes) EXPECT_TRUE(is_supported_weight_type(t)) << ggml_type_info(t)->name;
   for (GgmlType t : {GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::IQ4_NL,
-                     GgmlType::MXFP4, GgmlType::I32}) {
+                     GgmlType::MXFP4}) {
     EXPECT_FALSE(is_supported_weight_type(t)) << ggml_type_info(t)->name;
   }
+}
+
+// DeepSeek V4's token-to-expert table (ffn_gate_tid2eid) is I32: rows read as exact ids.
+TEST(Quants, I32RowsReadAsExactIntegers) {
+  EXPECT_TRUE(is_supported_weight_type(GgmlType::I32));
+  const std::vector<int32_t> ids = {0, 7, -3, 16777216};
+  std::vector<uint8_t> bytes(ids.size() * 4);
+  std::memcpy(bytes.data(), ids.data(), bytes.size());
+  const std::vector<float> got = dequantize(GgmlType::I32, bytes, ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) EXPECT_EQ(got[i], static_cast<float>(ids[i]));
 }
 
 TEST(Quants, RejectsUnsupportedTypesAndPartialBlocks) {

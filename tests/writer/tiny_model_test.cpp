@@ -353,7 +353,7 @@ TEST(TinyModel, BadOptionsAreErrors) {
 }
 
 TEST(TinyModel, Lists) {
-  EXPECT_EQ(tiny_model_architectures(), (std::vector<std::string>{"llama", "qwen3", "laguna", "gemma4"}));
+  EXPECT_EQ(tiny_model_architectures(), (std::vector<std::string>{"llama", "qwen3", "laguna", "gemma4", "deepseek4"}));
   EXPECT_EQ(tiny_model_presets("gemma4"), (std::vector<std::string>{"tiny", "tiny-moe", "demo"}));
   EXPECT_EQ(tiny_model_presets("qwen3"), (std::vector<std::string>{"tiny", "small"}));
   for (GgmlType t : tiny_model_types()) EXPECT_TRUE(reference::is_supported_weight_type(t));

@@ -56,6 +56,9 @@ struct FfnSpec {
   bool normalize_weights = false; // selected experts' weights renormalised to sum 1
   double routed_scale = 1.0;      // multiplies the routed experts' weighted sum (Laguna moe_routed_scaling_factor)
   int router_width = 0;           // ZAYA1: width of the router MLP after its down-projection (router_hidden_size); 0 = linear router
+  // DeepSeek V4 clamped SwiGLU (llama.cpp swiglu_clamp_exp / _shexp): silu(min(gate, limit)) *
+  // clamp(up, -limit, limit) in the routed / shared experts; 0 = no clamp.
+  double swiglu_limit = 0.0, shared_swiglu_limit = 0.0;
 };
 
 struct LayerSpec {
@@ -137,6 +140,8 @@ struct ModelSpec {
   TablePlacement ple_table = TablePlacement::Auto;  // where the per-layer embedding table runs from
   int hc_width = 0;                 // mHC streams (DeepSeek V4: 4)
   int hc_sinkhorn_iters = 0;
+  double hc_eps = 1e-6;             // mHC epsilon: added to the pre weights and inside Sinkhorn
+  bool hc_identity_mix = false;     // what-if (toggle hc_mix): each stream keeps itself, no residual mixing
   int q_lora_rank = 0;              // DeepSeek V4 low-rank queries
   int o_groups = 0;                 // DeepSeek V4 grouped output projection
   int o_lora_rank = 0;

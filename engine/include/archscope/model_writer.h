@@ -20,7 +20,7 @@
 namespace archscope {
 
 struct TinyModelOptions {
-  std::string arch;              // llama.cpp architecture name: "llama", "qwen3", "gemma4"
+  std::string arch;              // llama.cpp architecture name: "llama", "qwen3", "gemma4", "laguna", "deepseek4"
   std::string preset = "tiny";   // "tiny" (3.4M / 4.1M parameters for llama / qwen3) or "small" (26M / 32M)
   // Weight type of the 2D matrices; norms stay F32 as in llama.cpp. f32, f16, bf16 and
   // q8_0 apply to every matrix; q4_0 and q4_K follow llama-quantize's Q4_0 and Q4_K_M

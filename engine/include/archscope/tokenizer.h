@@ -158,8 +158,11 @@ class StreamDecoder {
 //   Gemma4: llama.cpp's "gemma4" model: <pad> <eos> <bos> <unk> <mask> <|turn> <turn|>
 //           and the channel / tool tokens of the chat template, 256 <0xNN> byte tokens, the sample's characters, then
 //           merges learned on raw UTF-8 with spaces as "▁"; bos <bos>, eos <eos>, add_bos.
+//   DeepSeek3: the gpt2 layout with pre "deepseek-v3" and DeepSeek V3 / V4's control tokens
+//           <｜begin▁of▁sentence｜> (bos), <｜end▁of▁sentence｜> (eos), <｜User｜>, <｜Assistant｜>;
+//           add_bos true.
 // Writing it: make_small_bpe_vocab().write_to(writer).
-enum class SmallVocabStyle { Llama3, Qwen2, Gemma4 };
+enum class SmallVocabStyle { Llama3, Qwen2, Gemma4, DeepSeek3 };
 struct SmallBpeOptions {
   SmallVocabStyle style = SmallVocabStyle::Llama3;
   size_t vocab_size = 512;

@@ -49,12 +49,22 @@ void route(const float* logits, float* out, int64_t tokens, const RouteParams& p
         for (int e = 0; e < p.experts; ++e) scores[e] = std::sqrt(softplus(x[e]));
         break;
     }
-    auto selection = [&](int e) { return p.bias ? scores[e] + p.bias[e] : scores[e]; };
-    for (int e = 0; e < p.experts; ++e) order[e] = e;
-    std::partial_sort(order.begin(), order.begin() + p.top_k, order.end(), [&](int a, int b) {
-      const float sa = selection(a), sb = selection(b);
-      return sa > sb || (sa == sb && a < b);
-    });
+    if (p.chosen) {
+      for (int j = 0; j < p.top_k; ++j) {
+        const float id = p.chosen[t * p.top_k + j];
+        if (!(id >= 0.0f && id < static_cast<float>(p.experts))) {
+          throw Error("route: expert id " + std::to_string(id) + " is outside the " + std::to_string(p.experts) + " experts");
+        }
+        order[j] = static_cast<int>(id);
+      }
+    } else {
+      auto selection = [&](int e) { return p.bias ? scores[e] + p.bias[e] : scores[e]; };
+      for (int e = 0; e < p.experts; ++e) order[e] = e;
+      std::partial_sort(order.begin(), order.begin() + p.top_k, order.end(), [&](int a, int b) {
+        const float sa = selection(a), sb = selection(b);
+        return sa > sb || (sa == sb && a < b);
+      });
+    }
     float* row = out + t * 2 * p.top_k;
     float sum = 0.0f;
     for (int j = 0; j < p.top_k; ++j) {

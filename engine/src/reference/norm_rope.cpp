@@ -89,6 +89,7 @@ void rope(float* x, int64_t tokens, int64_t heads, int64_t head_dim, const int32
     for (int i = 0; i < half; ++i) {
       const float ff = p.freq_factors ? p.freq_factors[i] : 1.0f;
       yarn_cos_sin(theta / ff, i, p, correction, &cos_theta[i], &sin_theta[i]);
+      if (p.inverse) sin_theta[i] = -sin_theta[i];  // ggml_rope_back: the same angle, turned back
       theta *= theta_scale;
     }
     for (int64_t h = 0; h < heads; ++h) {

@@ -58,6 +58,7 @@ struct RopeParams {
   float beta_fast = 32.0f, beta_slow = 1.0f;
   int original_context = 0;     // YaRN n_ctx_orig
   const float* freq_factors = nullptr;  // rotary_dims / 2 divisors of the frequencies, or null
+  bool inverse = false;         // rotate back (ggml_rope_ext_back): DeepSeek V4 de-ropes its attention output
 };
 // x: tokens x heads x head_dim, rotated in place at positions[t].
 void rope(float* x, int64_t tokens, int64_t heads, int64_t head_dim, const int32_t* positions, const RopeParams& p);
@@ -81,6 +82,8 @@ void attention(const float* q, const int32_t* query_positions, int64_t tokens, c
 float gelu_tanh(float x);  // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
 float silu(float x);
 void swiglu(const float* gate, const float* up, float* out, int64_t n);  // silu(gate) * up
+// silu(min(gate, limit)) * clamp(up, -limit, limit) (ggml_swiglu_clamp, DeepSeek V4 experts)
+void swiglu_clamped(const float* gate, const float* up, float* out, int64_t n, float limit);
 void geglu(const float* gate, const float* up, float* out, int64_t n);   // gelu_tanh(gate) * up
 void softmax_rows(float* x, int64_t rows, int64_t n);
 void add(const float* a, const float* b, float* out, int64_t n);
@@ -116,8 +119,10 @@ struct RouteParams {
   bool normalize = false;    // chosen weights divided by their sum (clamped to >= 6.1e-5, as llama.cpp)
   float scale = 1.0f;        // then multiplied by this (routed scaling factor)
   const float* bias = nullptr;  // per-expert selection bias (exp_probs_b): selection only, or null
+  const float* chosen = nullptr; // tokens x top_k expert ids chosen beforehand (DeepSeek V4 hash routing), or null
 };
-// Per token: scores s = score(logits); the top_k experts by s + bias (ties: lower id);
+// Per token: scores s = score(logits); the top_k experts by s + bias (ties: lower id), or
+// the `chosen` ones;
 // their weights are s (unbiased), normalised and scaled. out: tokens x (2 top_k): the
 // chosen ids (as floats, best first) then their weights.
 void route(const float* logits, float* out, int64_t tokens, const RouteParams& p);
@@ -129,5 +134,57 @@ void moe_matmul(const WeightView* experts, int64_t n_experts, const float* a, bo
 // out[t] = sum_j weight[t][j] * a[t][j]: the chosen experts' outputs mixed by their
 // weights. a: tokens x (top_k cols), out: tokens x cols.
 void moe_sum(const float* a, const float* route, int top_k, float* out, int64_t tokens, int64_t cols);
+
+
+// ---- DeepSeek V4: manifold-constrained hyper-connections (llama.cpp src/models/deepseek4.cpp) ----
+// The residual is n streams of d side by side ([T, n d]). Each site turns a token's mixes
+// (hc_fn applied to the RMS-normalised streams) into weights:
+//   pre  = sigmoid(mixes[0:n] scale[0] + base[0:n]) + eps            (streams -> site input)
+//   post = 2 sigmoid(mixes[n:2n] scale[1] + base[n:2n])              (site output -> streams)
+//   mix  = Sinkhorn(mixes[2n:] scale[2] + base[2n:]): entry j n + i is what output stream i
+//          takes of stream j; softmax over i, + eps, divide by the sum over j (+ eps), then
+//          iterations - 1 times: divide by the sum over i (+ eps), by the sum over j (+ eps).
+// With mixes of n values (the output head) only pre is made; iterations 0 makes mix the
+// identity (a what-if). out: tokens x mix_count.
+void hyper_weights(const float* mixes, float* out, int64_t tokens, int64_t mix_count, int streams, const float* scale,
+                   const float* base, int iterations, float eps);
+// out[t] = sum_i pre[t][i] x[t][i] (x: tokens x streams d; weights: tokens x weight_cols, pre first).
+void hyper_collapse(const float* x, const float* weights, int64_t weight_cols, float* out, int64_t tokens,
+                    int streams, int64_t d);
+// out[t][i] = post[t][i] f[t] + sum_j mix[t][j n + i] x[t][j] (weights from hyper_weights).
+void hyper_expand(const float* f, const float* weights, const float* x, float* out, int64_t tokens, int streams,
+                  int64_t d);
+
+// ---- DeepSeek V4: compressed attention ----
+// One compressed entry from the kv and score rows of its source positions: per channel
+// c < width, softmax over the rows of score + ape (ape row = position % ratio), weighted sum
+// of kv; then RMSNorm (norm, eps) and RoPE at the block's first position. `rows` is ratio
+// (HCA) or 2 ratio (CSA, overlapping: the previous block's rows read channels [0, width),
+// the block's own rows [width, 2 width)). kv and score rows are rows x row_width, row_width
+// = width or 2 width; a missing previous block has kv 0 and score -inf.
+struct CompressParams {
+  int ratio = 0, width = 0;
+  bool overlap = false;
+  float eps = 1e-6f;
+  RopeParams rope;
+};
+void compress_block(const float* kv, const float* score, const float* ape, const float* norm, int32_t block_start,
+                    const CompressParams& p, float* out);
+// Lightning indexer: per token, the ids of the top_k visible compressed entries by
+// sum_h w[h] relu(q_h . k_j) (q: tokens x heads x dim, w: tokens x heads, keys: n x dim;
+// visible: 0 <= key_pos <= query_pos); ties go to the lower id; -1 fills the rest.
+void indexer_top_k(const float* q, const float* w, const int32_t* query_positions, int64_t tokens, int heads,
+                   int dim, const float* keys, const int32_t* key_positions, int64_t n_keys, int top_k, float* out);
+// Attention over a raw (windowed) cache and compressed entries at once, one softmax: the
+// compressed entry j is visible to a query when 0 <= key_pos[j] <= query_pos (its last
+// source position) and, with `selected` (tokens x top_k ids, -1 = none), when chosen.
+// Keys are values (K = V, kv_heads 1 in DeepSeek V4's use, but any GQA layout works).
+void attention_with_compressed(const float* q, const int32_t* query_positions, int64_t tokens, const float* raw,
+                               const int32_t* raw_positions, int64_t n_raw, const float* compressed,
+                               const int32_t* compressed_positions, int64_t n_compressed, const float* selected,
+                               int top_k, const AttentionParams& p, float* out);
+// out[t][g R + r] = W[g R + r] . a[t][g C, (g + 1) C) for the G = W.rows / R groups
+// (C = W.cols, a: tokens x G C): DeepSeek V4's grouped output projection.
+void grouped_matmul(const WeightView& w, int groups, const float* a, float* out, int64_t tokens);
 
 }  // namespace archscope::reference

@@ -109,6 +109,7 @@ bool is_supported_weight_type(GgmlType type) {
     case GgmlType::Q4_K:
     case GgmlType::Q5_K:
     case GgmlType::Q6_K:
+    case GgmlType::I32:  // index tables (DeepSeek V4 tid2eid), gathered as floats
       return true;
     default:
       return false;
@@ -127,6 +128,13 @@ void dequantize_row(GgmlType type, const uint8_t* src, float* dst, int64_t n) {
         uint16_t h;
         std::memcpy(&h, src + 2 * i, 2);
         dst[i] = type == GgmlType::F16 ? fp16_to_f32(h) : bf16_to_f32(h);
+      }
+      return;
+    case GgmlType::I32:
+      for (int64_t i = 0; i < n; ++i) {
+        int32_t v;
+        std::memcpy(&v, src + 4 * i, 4);
+        dst[i] = static_cast<float>(v);
       }
       return;
     case GgmlType::Q8_0: return dequantize_row_q8_0(src, dst, n);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <limits>
 #include <map>
 
 #include "archscope/error.h"
@@ -118,6 +119,72 @@ class CpuBackend final : public Backend {
     return v.data();
   }
 
+  // The slots a step can read (raw: up to the newest position; compressed: the entries
+  // completed so far), dequantized into keys (and values unless K = V). Returns the count.
+  int64_t dequantize_cache(const CpuCache& c, std::vector<float>& keys, std::vector<float>& values) const {
+    const int64_t newest = last_tokens_ > 0 ? positions_[last_tokens_ - 1] : 0;
+    const int64_t filled = std::min<int64_t>((newest + 1) / c.desc.ratio, c.desc.capacity);
+    const int64_t kw = int64_t(c.desc.kv_heads) * c.desc.head_dim_k, vw = int64_t(c.desc.kv_heads) * c.desc.head_dim_v;
+    keys.resize(filled * kw);
+    if (!c.desc.k_equals_v) values.resize(filled * vw);
+    for (int64_t s = 0; s < filled; ++s) {
+      reference::dequantize_row(c.desc.type, c.k.data() + s * c.k_row, keys.data() + s * kw, kw);
+      if (!c.desc.k_equals_v) reference::dequantize_row(c.desc.type, c.v.data() + s * c.v_row, values.data() + s * vw, vw);
+    }
+    return filled;
+  }
+
+  // DeepSeek V4's compressor: every block the step completes is pooled from its source rows
+  // (this step's kv / score rows, or earlier ones from the state ring) into its compressed
+  // entry; then the ring keeps the step's newest rows.
+  void compress_kv(const Op& op, const float* kv, const float* score, int64_t row_width) {
+    CpuCache& state = caches_.at(op.cache);
+    CpuCache& entries = caches_.at(op.cache2);
+    const int64_t n = last_tokens_, first = positions_[0];
+    reference::CompressParams p;
+    p.ratio = op.ratio;
+    p.width = entries.desc.head_dim_k;
+    p.overlap = row_width == 2 * p.width;
+    p.eps = op.eps;
+    p.rope = op.rope;
+    const int rows = p.overlap ? 2 * p.ratio : p.ratio;
+    std::vector<float> kv_rows(rows * row_width), score_rows(rows * row_width), entry(p.width);
+    for (int64_t t = 0; t < n; ++t) {
+      const int32_t pos = positions_[t];
+      if ((pos + 1) % p.ratio != 0) continue;
+      const int32_t start = pos + 1 - p.ratio, source = p.overlap ? start - p.ratio : start;
+      for (int r = 0; r < rows; ++r) {
+        const int64_t q = source + r;
+        float* kv_row = kv_rows.data() + r * row_width;
+        float* score_row = score_rows.data() + r * row_width;
+        if (q < 0) {  // before the first block: nothing to pool
+          std::fill(kv_row, kv_row + row_width, 0.0f);
+          std::fill(score_row, score_row + row_width, -std::numeric_limits<float>::infinity());
+        } else if (q >= first) {
+          std::copy_n(kv + (q - first) * row_width, row_width, kv_row);
+          std::copy_n(score + (q - first) * row_width, row_width, score_row);
+        } else {
+          const int64_t slot = q % state.desc.capacity;
+          if (state.positions[slot] != q) throw Error("compressor state lost position " + std::to_string(q));
+          std::memcpy(kv_row, state.k.data() + slot * state.k_row, state.k_row);
+          std::memcpy(score_row, state.v.data() + slot * state.v_row, state.v_row);
+        }
+      }
+      reference::compress_block(kv_rows.data(), score_rows.data(), vector_of(op.weight), vector_of(op.weight2), start, p,
+                                entry.data());
+      const int64_t slot = pos / p.ratio;
+      if (slot >= entries.desc.capacity) throw Error("compressed cache is full");
+      reference::quantize_row(entries.desc.type, entry.data(), entries.k.data() + slot * entries.k_row, p.width);
+      entries.positions[slot] = pos;
+    }
+    for (int64_t t = std::max<int64_t>(0, n - state.desc.capacity); t < n; ++t) {
+      const int64_t slot = positions_[t] % state.desc.capacity;
+      std::memcpy(state.k.data() + slot * state.k_row, kv + t * row_width, state.k_row);
+      std::memcpy(state.v.data() + slot * state.v_row, score + t * row_width, state.v_row);
+      state.positions[slot] = positions_[t];
+    }
+  }
+
   void execute(const Graph& graph, std::vector<std::vector<float>>& t, const Op& op, std::span<const int32_t> tokens) {
     const int64_t n = last_tokens_;
     auto rows_of = [&](int id) { return graph.tensors[id].per_token ? n : 1; };
@@ -159,24 +226,56 @@ class CpuBackend final : public Backend {
       }
       case OpKind::Attention: {
         CpuCache& c = caches_.at(op.cache);
-        const int64_t filled = std::min<int64_t>(positions_[n - 1] + 1, c.desc.capacity);
-        const int64_t kw = int64_t(c.desc.kv_heads) * c.desc.head_dim_k, vw = int64_t(c.desc.kv_heads) * c.desc.head_dim_v;
-        keys_.resize(filled * kw);
-        values_.resize(filled * vw);
-        for (int64_t s = 0; s < filled; ++s) {
-          reference::dequantize_row(c.desc.type, c.k.data() + s * c.k_row, keys_.data() + s * kw, kw);
-          if (!c.desc.k_equals_v) reference::dequantize_row(c.desc.type, c.v.data() + s * c.v_row, values_.data() + s * vw, vw);
-        }
+        const int64_t filled = dequantize_cache(c, keys_, values_);
         reference::AttentionParams p = op.attention;
         p.sinks = op.weight >= 0 ? vector_of(op.weight) : nullptr;
-        reference::attention(a, positions_.data(), n, keys_.data(), c.desc.k_equals_v ? keys_.data() : values_.data(),
-                             c.positions.data(), filled, p, out);
+        if (op.cache2 < 0) {
+          reference::attention(a, positions_.data(), n, keys_.data(), c.desc.k_equals_v ? keys_.data() : values_.data(),
+                               c.positions.data(), filled, p, out);
+          break;
+        }
+        CpuCache& entries = caches_.at(op.cache2);
+        const int64_t n_entries = dequantize_cache(entries, entries_, values_);
+        reference::attention_with_compressed(a, positions_.data(), n, keys_.data(), c.positions.data(), filled,
+                                             entries_.data(), entries.positions.data(), n_entries, b,
+                                             b ? static_cast<int>(cols_of(op.b)) : 0, p, out);
         break;
       }
       case OpKind::Glu: {
         const int64_t count = rows_of(op.a) * cols_of(op.a);
-        if (op.activation == Activation::Silu) reference::swiglu(a, b, out, count);
+        if (op.limit > 0.0f) reference::swiglu_clamped(a, b, out, count, op.limit);
+        else if (op.activation == Activation::Silu) reference::swiglu(a, b, out, count);
         else reference::geglu(a, b, out, count);
+        break;
+      }
+      case OpKind::Repeat:
+        for (int64_t r = 0; r < rows_of(op.a); ++r) {
+          for (int64_t col = 0; col < cols_of(op.out); ++col) out[r * cols_of(op.out) + col] = a[r * cols_of(op.a) + col % cols_of(op.a)];
+        }
+        break;
+      case OpKind::HyperWeights:
+        reference::hyper_weights(a, out, rows_of(op.a), cols_of(op.a), op.heads, vector_of(op.weight2), vector_of(op.weight),
+                                 op.iterations, op.eps);
+        break;
+      case OpKind::HyperCollapse:
+        reference::hyper_collapse(a, b, cols_of(op.b), out, rows_of(op.a), static_cast<int>(cols_of(op.a) / cols_of(op.out)),
+                                  cols_of(op.out));
+        break;
+      case OpKind::HyperExpand:
+        reference::hyper_expand(a, b, t[op.c].data(), out, rows_of(op.a), static_cast<int>(cols_of(op.c) / cols_of(op.a)),
+                                cols_of(op.a));
+        break;
+      case OpKind::GroupedMatMul:
+        reference::grouped_matmul(weights_[op.weight].view(), op.group, a, out, rows_of(op.a));
+        break;
+      case OpKind::CompressKv:
+        compress_kv(op, a, b, cols_of(op.a));
+        break;
+      case OpKind::IndexerTopK: {
+        CpuCache& keys = caches_.at(op.cache);
+        const int64_t n_keys = dequantize_cache(keys, entries_, values_);
+        reference::indexer_top_k(a, b, positions_.data(), n, op.heads, op.head_dim, entries_.data(), keys.positions.data(),
+                                 n_keys, static_cast<int>(cols_of(op.out)), out);
         break;
       }
       case OpKind::Add:
@@ -225,6 +324,7 @@ class CpuBackend final : public Backend {
       case OpKind::Route: {
         reference::RouteParams p = op.route;
         p.bias = op.weight >= 0 ? vector_of(op.weight) : nullptr;
+        p.chosen = b;
         reference::route(a, out, rows_of(op.a), p);
         break;
       }
@@ -250,7 +350,7 @@ class CpuBackend final : public Backend {
   std::vector<CpuCache> caches_;
   std::map<const Graph*, std::vector<std::vector<float>>> tensors_;
   std::vector<int32_t> positions_;
-  std::vector<float> keys_, values_;
+  std::vector<float> keys_, values_, entries_;
   std::vector<reference::WeightView> experts_;
   int64_t last_tokens_ = 0;
   std::vector<LayerTiming> timings_;

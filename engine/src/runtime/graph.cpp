@@ -28,6 +28,13 @@ const char* to_string(OpKind kind) {
     case OpKind::MoeMatMul: return "moe_matmul";
     case OpKind::MoeSum: return "moe_sum";
     case OpKind::KeepHeads: return "keep_heads";
+    case OpKind::Repeat: return "repeat";
+    case OpKind::HyperWeights: return "hyper_weights";
+    case OpKind::HyperCollapse: return "hyper_collapse";
+    case OpKind::HyperExpand: return "hyper_expand";
+    case OpKind::GroupedMatMul: return "grouped_matmul";
+    case OpKind::CompressKv: return "compress_kv";
+    case OpKind::IndexerTopK: return "indexer_top_k";
   }
   return "?";
 }
@@ -99,9 +106,80 @@ void validate_graph(const Graph& g, const ModelResources& r) {
         if (tensor(op.a, "query").cols != int64_t(p.q_heads) * p.head_dim_k) fail("query width");
         if (tensor(op.out, "out").cols != int64_t(p.q_heads) * p.head_dim_v) fail("output width");
         if (op.weight >= 0 && weight(op.weight).cols != p.q_heads) fail("one sink per query head expected");
+        if (c.kind != CacheKind::Raw) fail("attention reads a raw cache first");
+        if (op.cache2 >= 0) {
+          const CacheDesc& c2 = cache(op.cache2);
+          if (c2.kind != CacheKind::Compressed || c2.head_dim_k != c.head_dim_k || c2.kv_heads != c.kv_heads || !c.k_equals_v || !c2.k_equals_v) {
+            fail("compressed entries must be K = V rows like the raw cache's");
+          }
+        }
+        if (op.b >= 0 && (op.cache2 < 0 || tensor(op.b, "selection").per_token != tensor(op.a, "query").per_token)) fail("a selection needs compressed entries");
+        break;
+      }
+      case OpKind::Repeat: {
+        const TensorDesc& a = tensor(op.a, "input");
+        if (a.cols <= 0 || tensor(op.out, "out").cols % a.cols) fail("output is not whole copies of " + a.name);
+        break;
+      }
+      case OpKind::HyperWeights: {
+        const int64_t n = op.heads, mixes = tensor(op.a, "mixes").cols;
+        same_width(tensor(op.out, "out"), tensor(op.a, "mixes"));
+        if (n < 1 || (mixes != n && mixes != (2 + n) * n)) fail(std::to_string(mixes) + " mixes do not fit " + std::to_string(n) + " streams");
+        if (weight(op.weight).cols * weight(op.weight).rows != mixes) fail("base " + weight(op.weight).name + " is not one value per mix");
+        if (weight(op.weight2).cols * weight(op.weight2).rows != (mixes == n ? 1 : 3)) fail("scale " + weight(op.weight2).name + " has the wrong count");
+        break;
+      }
+      case OpKind::HyperCollapse: {
+        const TensorDesc& a = tensor(op.a, "streams");
+        const int64_t d = tensor(op.out, "out").cols;
+        if (d <= 0 || a.cols % d) fail(a.name + " is not whole streams");
+        if (tensor(op.b, "weights").cols < a.cols / d) fail("fewer weights than streams");
+        break;
+      }
+      case OpKind::HyperExpand: {
+        const TensorDesc& f = tensor(op.a, "site output");
+        const TensorDesc& x = tensor(op.c, "streams");
+        same_width(tensor(op.out, "out"), x);
+        if (op.out == op.c) fail("cannot mix the streams in place");
+        if (f.cols <= 0 || x.cols % f.cols) fail(x.name + " is not whole streams of " + f.name);
+        const int64_t n = x.cols / f.cols;
+        if (tensor(op.b, "weights").cols != (2 + n) * n) fail("weights are not (2 + n) n wide");
+        break;
+      }
+      case OpKind::GroupedMatMul: {
+        const WeightDesc& w = weight(op.weight);
+        if (op.group < 1 || w.rows % op.group) fail(w.name + "'s rows do not split into " + std::to_string(op.group) + " groups");
+        if (tensor(op.a, "input").cols != op.group * w.cols) fail("input is not groups x " + std::to_string(w.cols));
+        if (tensor(op.out, "out").cols != w.rows) fail("output width differs from " + w.name + "'s rows");
+        break;
+      }
+      case OpKind::CompressKv: {
+        const CacheDesc& state = cache(op.cache);
+        const CacheDesc& entries = cache(op.cache2);
+        const TensorDesc& kv = tensor(op.a, "kv");
+        same_width(kv, tensor(op.b, "score"));
+        const int64_t width = entries.head_dim_k;
+        if (state.kind != CacheKind::State || state.type != GgmlType::F32 || entries.kind != CacheKind::Compressed) fail("needs an f32 state ring and a compressed cache");
+        if (entries.ratio != op.ratio || op.ratio < 1) fail("ratio differs from the compressed cache's");
+        if (kv.cols != width && kv.cols != 2 * width) fail("kv rows are neither one nor two entries wide");
+        if (state.head_dim_k != kv.cols || state.head_dim_v != kv.cols) fail("state rows differ from kv rows");
+        if (state.capacity < (kv.cols == width ? 1 : 2) * op.ratio) fail("state ring is shorter than the pooled rows");
+        if (weight(op.weight).cols != kv.cols || weight(op.weight).rows != op.ratio) fail("ape " + weight(op.weight).name + " is not ratio x kv rows");
+        if (weight(op.weight2).cols != width) fail("norm " + weight(op.weight2).name + " is not one entry wide");
+        if (op.rope.rotary_offset + op.rope.rotary_dims > width || op.rope.rotary_dims % 2) fail("bad rotary dims");
+        break;
+      }
+      case OpKind::IndexerTopK: {
+        const CacheDesc& keys = cache(op.cache);
+        if (keys.kind != CacheKind::Compressed || keys.head_dim_k != op.head_dim) fail("index keys are not compressed entries of head_dim");
+        if (tensor(op.a, "queries").cols != int64_t(op.heads) * op.head_dim) fail("queries are not heads x head_dim");
+        if (tensor(op.b, "weights").cols != op.heads) fail("one weight per head expected");
+        if (tensor(op.out, "out").cols < 1) fail("top-k is empty");
         break;
       }
       case OpKind::Glu:
+        if (op.limit > 0.0f && op.activation != Activation::Silu) fail("only SwiGLU is clamped");
+        [[fallthrough]];
       case OpKind::Add:
       case OpKind::Mul:
         same_width(tensor(op.out, "out"), tensor(op.a, "a"));
@@ -158,6 +236,7 @@ void validate_graph(const Graph& g, const ModelResources& r) {
         if (p.top_k < 1 || p.top_k > p.experts) fail("top-k " + std::to_string(p.top_k) + " is not between 1 and the " + std::to_string(p.experts) + " experts");
         if (tensor(op.out, "out").cols != 2 * int64_t(p.top_k)) fail("route output is not 2 x top-k wide");
         if (op.weight >= 0 && weight(op.weight).cols * weight(op.weight).rows != p.experts) fail("selection bias " + weight(op.weight).name + " is not one value per expert");
+        if (op.b >= 0 && tensor(op.b, "chosen experts").cols != p.top_k) fail("chosen experts are not top-k wide");
         break;
       }
       case OpKind::MoeMatMul: {

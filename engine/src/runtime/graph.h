@@ -6,6 +6,7 @@
 // read by the ops at run time, never baked into the graph.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -36,12 +37,24 @@ struct WeightDesc {
 // (kv_heads x head_dim_k) and values (kv_heads x head_dim_v) of one position. Position p
 // lives in slot p % capacity, so a sliding-window cache is a ring buffer. Each slot also
 // records its position (-1 while empty) so attention can mask by position.
+//
+// DeepSeek V4 layers hold more than raw keys (kind): compressed entries (slot b holds the
+// entry of positions [b ratio, (b + 1) ratio), recorded at its last position, so causality
+// is key_pos <= query_pos), and a compressor state ring (F32 kv and score rows of the last
+// `capacity` positions, for the block being filled), which is always full size.
+enum class CacheKind { Raw, Compressed, State };
 struct CacheDesc {
   int layer = 0;
   GgmlType type = GgmlType::F16;  // F32, F16, BF16 or Q8_0 (rows of kv_heads x head_dim)
   int64_t capacity = 0;
   int kv_heads = 0, head_dim_k = 0, head_dim_v = 0;
   bool k_equals_v = false;        // values are read from the key rows
+  CacheKind kind = CacheKind::Raw;
+  int ratio = 1;                  // positions per slot (compressed entries)
+  // Slots holding entries after `position` tokens (the StepReport's cache bytes).
+  int64_t filled(int64_t position) const {
+    return kind == CacheKind::State ? capacity : std::min<int64_t>(position / ratio, capacity);
+  }
 };
 
 // An f32 activation of `rows` x `cols`. Per-token tensors have one row per token of the
@@ -80,14 +93,28 @@ enum class OpKind {
   MoeMatMul,  // out [T, k x rows] = W[expert j] a[t] (a: [T, cols], or [T, k x cols] per choice); b = route
   MoeSum,     // out [T, cols] = sum_j weight_j a[t][j] (a: [T, k x cols]); b = route
   KeepHeads,  // out = a with dropped heads zeroed: of every `heads` heads of `group` columns (one KV group) the first `kept_heads` stay
+  // DeepSeek V4 (reference/ops.h explains each). Glu takes `limit` (clamped SwiGLU), Rope
+  // `rope.inverse`, Route an optional b (experts chosen by the token id table, hash layers).
+  Repeat,         // out = a repeated side by side (out cols / a cols copies: the residual streams)
+  HyperWeights,   // out [T, (2+n)n] = pre, post, Sinkhorn mix from mixes a (weight: base, weight2: scale); [T, n]: pre only
+  HyperCollapse,  // out [T, d] = sum_i pre_i a_i over the streams of a [T, n d]; b: HyperWeights
+  HyperExpand,    // out [T, n d]: stream i = post_i a + sum_j mix_ji c_j; b: HyperWeights, c: the streams
+  GroupedMatMul,  // out[t][g R + r] = W[g R + r] . a[t][g C, (g + 1) C), `group` groups
+  CompressKv,     // completed blocks of kv a and score b (+ ape weight) pooled, normed (weight2), roped into
+                  // cache2 (Compressed); then the step's rows kept in cache (State); `ratio`
+  IndexerTopK,    // out [T, top_k] = compressed entries of cache picked by queries a (heads x head_dim), weights b
+  // Attention also reads cache2 (Compressed, optional): its visible entries, or with b the
+  // selected ones (IndexerTopK ids), join the raw window in one softmax.
 };
 const char* to_string(OpKind kind);
 
 struct Op {
   OpKind kind = OpKind::Add;
-  int out = -1, a = -1, b = -1;  // tensor ids
+  int out = -1, a = -1, b = -1, c = -1;  // tensor ids
   int weight = -1;               // weight id (matrix, norm weight, rope freq factors, sinks, scale)
+  int weight2 = -1;              // a second weight (HyperWeights scale, CompressKv norm)
   int cache = -1;                // cache id
+  int cache2 = -1;               // a second cache (compressed entries)
   int layer = -1;                // the block this op belongs to (-1: embedding or head), for timings
   // Parameters (used by the kinds that need them).
   float eps = 0.0f;              // RmsNorm
@@ -100,6 +127,9 @@ struct Op {
   Activation activation = Activation::Silu;  // Glu
   reference::RouteParams route;  // Route (bias pointer unused: see `weight`)
   int kept_heads = 0;            // KeepHeads
+  float limit = 0.0f;            // Glu: SwiGLU clamp (0 = none)
+  int ratio = 0;                 // CompressKv positions per entry
+  int iterations = 0;            // HyperWeights Sinkhorn iterations (streams: heads; eps)
 };
 
 struct Graph {

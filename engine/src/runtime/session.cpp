@@ -57,10 +57,10 @@ StepReport make_report(const ModelSpec& spec, const ModelResources& resources, B
     r.layers.push_back(step);
   }
   for (const CacheDesc& c : resources.caches) {
-    const uint64_t filled = static_cast<uint64_t>(std::min<int64_t>(position, c.capacity));
+    const uint64_t filled = static_cast<uint64_t>(c.filled(position));
     const uint64_t slot = cache_row_bytes(c.type, uint64_t(c.kv_heads) * c.head_dim_k) +
                           (c.k_equals_v ? 0 : cache_row_bytes(c.type, uint64_t(c.kv_heads) * c.head_dim_v));
-    r.layers[c.layer].cache_bytes = filled * slot;
+    r.layers[c.layer].cache_bytes += filled * slot;
     r.cache_bytes += filled * slot;
   }
   for (const LayerTiming& t : backend.timings()) {
@@ -69,6 +69,20 @@ StepReport make_report(const ModelSpec& spec, const ModelResources& resources, B
   }
   for (size_t id = 0; id < graph.tensors.size(); ++id) {
     for (LayerStep& step : r.layers) {
+      const int n = spec.layers[step.layer].hc_width;
+      for (const char* site : {"attn", "ffn"}) {
+        if (n == 0 || graph.tensors[id].name != hyper_tensor_name(step.layer, site)) continue;
+        const std::vector<float> rows = backend.read(graph, static_cast<int>(id));
+        const float* newest = rows.data() + rows.size() - (2 + n) * n;  // pre, post, mix[j n + i] (j -> i)
+        HyperConnectionMix mix;
+        mix.streams = n;
+        mix.pre.assign(newest, newest + n);
+        mix.post.assign(newest + n, newest + 2 * n);
+        for (int i = 0; i < n; ++i) {
+          for (int j = 0; j < n; ++j) mix.residual.push_back(newest[2 * n + j * n + i]);
+        }
+        step.hyper.push_back(std::move(mix));  // the graph makes the attention site's tensor first
+      }
       if (spec.layers[step.layer].ffn.kind != FfnKind::Moe || graph.tensors[id].name != route_tensor_name(step.layer)) continue;
       const std::vector<float> rows = backend.read(graph, static_cast<int>(id));
       const int64_t k = graph.tensors[id].cols / 2;
@@ -80,6 +94,45 @@ StepReport make_report(const ModelSpec& spec, const ModelResources& resources, B
     }
   }
   return r;
+}
+
+// DeepSeek V4's CSA / HCA layers: compressed entries (the plan's count, in the cache type)
+// and their compressor's f32 ring (kv and score rows of the last ratio positions, twice that
+// for CSA's overlapping blocks); CSA adds the indexer's keys and their ring. The bytes add
+// up to the plan's compressed_bytes and state_bytes.
+std::vector<CompressedCaches> add_compressed_caches(const ModelSpec& spec, const CachePlan& plan, ModelResources& resources) {
+  std::vector<CompressedCaches> out(spec.layers.size());
+  for (const LayerSpec& l : spec.layers) {
+    if (l.compress_ratio <= 0 || !l.owns_cache()) continue;
+    const bool csa = l.attention == AttentionKind::Csa;
+    auto add = [&](CacheKind kind, int width) {
+      CacheDesc c;
+      c.layer = l.index;
+      c.kind = kind;
+      c.ratio = kind == CacheKind::Compressed ? l.compress_ratio : 1;
+      c.kv_heads = 1;
+      if (kind == CacheKind::Compressed) {
+        c.type = plan.type;
+        c.capacity = std::max<int64_t>(1, static_cast<int64_t>(plan.layers[l.index].compressed_entries));
+        c.head_dim_k = c.head_dim_v = width;
+        c.k_equals_v = true;
+      } else {
+        c.type = GgmlType::F32;
+        c.capacity = (csa ? 2 : 1) * l.compress_ratio;
+        c.head_dim_k = c.head_dim_v = (csa ? 2 : 1) * width;  // kv rows, score rows
+      }
+      resources.caches.push_back(c);
+      return static_cast<int>(resources.caches.size()) - 1;
+    };
+    CompressedCaches& c = out[l.index];
+    c.entries = add(CacheKind::Compressed, l.head_dim_k);
+    c.state = add(CacheKind::State, l.head_dim_k);
+    if (csa) {
+      c.index_keys = add(CacheKind::Compressed, l.indexer_dim);
+      c.index_state = add(CacheKind::State, l.indexer_dim);
+    }
+  }
+  return out;
 }
 
 }  // namespace
@@ -129,9 +182,10 @@ Result<std::unique_ptr<Session>> Session::open(const std::string& path, const Se
       cache_of_layer[l.index] = static_cast<int>(s->resources.caches.size());
       s->resources.caches.push_back(c);
     }
+    const std::vector<CompressedCaches> compressed = add_compressed_caches(s->spec, s->plan, s->resources);
 
-    s->decode = build_step_graph({s->spec, *s->weights, cache_of_layer, 1});
-    s->prefill = build_step_graph({s->spec, *s->weights, cache_of_layer, batch});
+    s->decode = build_step_graph({s->spec, *s->weights, cache_of_layer, 1, compressed});
+    s->prefill = build_step_graph({s->spec, *s->weights, cache_of_layer, batch, compressed});
     validate_graph(s->decode, s->resources);
     validate_graph(s->prefill, s->resources);
 
@@ -199,6 +253,7 @@ void Session::rewind(int position) {
     const int64_t oldest_kept = std::max<int64_t>(0, s.position - capacity);
     const int64_t oldest_needed = std::max<int64_t>(0, position - (l.window > 0 ? l.window - 1 : position));
     if (l.owns_cache() && oldest_kept > oldest_needed) ring_lost_keys = true;
+    if (l.state_elements > 0 && position < s.position) ring_lost_keys = true;  // compressor rings hold only the newest rows
   }
   s.history.resize(position);
   if (position == 0 || ring_lost_keys) {

@@ -29,9 +29,11 @@ struct Deepseek4Params {
   std::vector<int64_t> ratios;  // compress ratio per layer; may be longer than n_layers (MTP entries)
   int indexer_heads = 0, indexer_dim = 0, indexer_top_k = 0;
   int hc = 0, sinkhorn_iters = 0;
+  double hc_eps = 1e-6;
   int experts = 0, active_experts = 0, expert_width = 0, shared_experts = 0, hash_layers = 0;
   bool normalize_weights = true;  // expert_weights_norm / norm_topk_prob
   double routed_scale = 1.0;      // expert_weights_scale / routed_scaling_factor
+  std::vector<double> swiglu_limits, shared_swiglu_limits;  // per layer (may be empty: no clamp)
   RopeSpec main_rope;      // ratio-0 layers: rope_theta, no scaling
   RopeSpec compress_rope;  // CSA/HCA layers: compress_rope_theta with the config's YaRN
 };
@@ -101,6 +103,7 @@ void build_layers(const Deepseek4Params& p, ModelSpec& spec, const std::string& 
 
   spec.hc_width = p.hc;
   spec.hc_sinkhorn_iters = p.sinkhorn_iters;
+  spec.hc_eps = p.hc_eps;
   spec.q_lora_rank = p.q_lora_rank;
   spec.o_groups = p.o_groups;
   spec.o_lora_rank = p.o_lora_rank;
@@ -147,6 +150,8 @@ void build_layers(const Deepseek4Params& p, ModelSpec& spec, const std::string& 
     l.ffn.expert_bias = !l.ffn.hash_routed;          // exp_probs_b; hash layers select by table instead
     l.ffn.normalize_weights = p.normalize_weights;
     l.ffn.routed_scale = p.routed_scale;
+    if (static_cast<size_t>(il) < p.swiglu_limits.size()) l.ffn.swiglu_limit = p.swiglu_limits[il];
+    if (static_cast<size_t>(il) < p.shared_swiglu_limits.size()) l.ffn.shared_swiglu_limit = p.shared_swiglu_limits[il];
   }
 }
 
@@ -159,15 +164,19 @@ int required_int(const GgufMetadataReader& meta, const std::string& suffix) {
   return to_int(meta, suffix, meta.integer(suffix));
 }
 
-// A key llama.cpp reads with get_key_or_arr(..., n_layer_all): one value, or an array of
-// exactly n values. Only its presence and length matter here (the value is not in ModelSpec).
-void require_per_layer(const GgufMetadataReader& meta, const std::string& suffix, int n) {
+// A key llama.cpp reads with get_key_or_arr(..., n_layer_all): one value for every layer,
+// or an array of exactly n values.
+std::vector<double> per_layer_reals(const GgufMetadataReader& meta, const std::string& suffix, int n) {
   const GgufValue* v = meta.file().find(meta.key(suffix));
   if (!v) meta.fail("missing metadata key " + meta.key(suffix));
-  if (v->is_array() && v->items.size() != static_cast<size_t>(n)) {
+  if (!v->is_array()) return std::vector<double>(n, v->as_double(meta.key(suffix)));
+  if (v->items.size() != static_cast<size_t>(n)) {
     meta.fail(meta.key(suffix) + " has " + std::to_string(v->items.size()) + " entries but the model has " +
               std::to_string(n) + " layers");
   }
+  std::vector<double> out;
+  for (const GgufValue& item : v->items) out.push_back(item.as_double(meta.key(suffix)));
+  return out;
 }
 
 // llama_expert_gating_func_type: LLAMA_EXPERT_GATING_FUNC_TYPE_SQRT_SOFTPLUS
@@ -206,7 +215,7 @@ void deepseek4_from_gguf(const GgufMetadataReader& meta, ModelSpec& spec) {
   p.indexer_top_k = required_int(meta, "attention.indexer.top_k");
   p.hc = required_int(meta, "hyper_connection.count");
   p.sinkhorn_iters = required_int(meta, "hyper_connection.sinkhorn_iterations");
-  meta.real("hyper_connection.epsilon");  // required by llama.cpp; not in ModelSpec (1e-6 in both published models)
+  p.hc_eps = meta.real("hyper_connection.epsilon");
   p.hash_layers = required_int(meta, "hash_layer_count");
   p.experts = hp.experts;
   p.active_experts = hp.active_experts;
@@ -215,8 +224,9 @@ void deepseek4_from_gguf(const GgufMetadataReader& meta, ModelSpec& spec) {
   p.routed_scale = meta.real("expert_weights_scale");
   if (!meta.has("expert_weights_norm")) meta.fail("missing metadata key " + meta.key("expert_weights_norm"));
   p.normalize_weights = meta.flag_or("expert_weights_norm", false);
-  require_per_layer(meta, "swiglu_clamp_exp", n_all);
-  if (meta.has("swiglu_clamp_shexp")) require_per_layer(meta, "swiglu_clamp_shexp", n_all);
+  p.swiglu_limits = per_layer_reals(meta, "swiglu_clamp_exp", n_all);
+  // The shared expert's clamp defaults to the routed experts' (llama.cpp).
+  p.shared_swiglu_limits = meta.has("swiglu_clamp_shexp") ? per_layer_reals(meta, "swiglu_clamp_shexp", n_all) : p.swiglu_limits;
   if (meta.integer("expert_gating_func") != kGatingSqrtSoftplus) {
     meta.fail(meta.key("expert_gating_func") + " is " + std::to_string(meta.integer("expert_gating_func")) +
               "; deepseek4 expects 4 (sqrtsoftplus)");
@@ -276,6 +286,8 @@ void deepseek4_from_config(const ConfigReader& config, ModelSpec& spec) {
   p.indexer_top_k = config_int(config, "index_topk");
   p.hc = config_int(config, "hc_mult");
   p.sinkhorn_iters = config_int(config, "hc_sinkhorn_iters");
+  p.hc_eps = config.real_or("hc_eps", 1e-6);
+  p.swiglu_limits = p.shared_swiglu_limits = std::vector<double>(p.n_layers, config.real_or("swiglu_limit", 0.0));
   p.experts = config_int(config, "n_routed_experts");
   p.active_experts = config_int(config, "num_experts_per_tok");
   p.expert_width = config_int(config, "moe_intermediate_size");

@@ -22,6 +22,10 @@ bool has_sliding(const ModelSpec& spec) {
 }
 
 bool has_ple(const ModelSpec& spec) { return spec.ple_width > 0; }
+bool has_hc(const ModelSpec& spec) { return spec.hc_width > 0; }
+bool has_csa(const ModelSpec& spec) {
+  return std::any_of(spec.layers.begin(), spec.layers.end(), [](const LayerSpec& l) { return l.attention == AttentionKind::Csa; });
+}
 
 const char* placement_name(TablePlacement p) {
   return p == TablePlacement::Host ? "host" : p == TablePlacement::Device ? "device" : "auto";
@@ -123,6 +127,27 @@ const std::vector<ToggleDef>& toggle_defs() {
        [](ModelSpec& spec, const std::string& value) {
          spec.ple_table = value == "host" ? TablePlacement::Host : value == "device" ? TablePlacement::Device
                                                                                      : TablePlacement::Auto;
+       }},
+      // DeepSeek V4: the residual mixing of mHC, and how many compressed entries CSA picks.
+      {"hc_mix", "mHC residual mixing (DeepSeek V4): identity keeps every stream to itself (pre and post weights stay)",
+       has_hc, [](const ModelSpec& spec) { return std::string(spec.hc_identity_mix ? "identity" : "sinkhorn"); },
+       {"sinkhorn", "identity"},
+       [](ModelSpec& spec, const std::string& value) { spec.hc_identity_mix = value == "identity"; }},
+      {"hc_sinkhorn", "Sinkhorn rounds that make each mHC mixing matrix doubly stochastic", has_hc,
+       [](const ModelSpec& spec) { return std::to_string(spec.hc_sinkhorn_iters); },
+       {},
+       [](ModelSpec& spec, const std::string& value) { spec.hc_sinkhorn_iters = positive_int("hc_sinkhorn", value); }},
+      {"csa_top_k", "compressed entries each query of a CSA layer attends, as the lightning indexer ranks them", has_csa,
+       [](const ModelSpec& spec) {
+         for (const LayerSpec& l : spec.layers)
+           if (l.attention == AttentionKind::Csa) return std::to_string(l.indexer_top_k);
+         return std::string();
+       },
+       {},
+       [](ModelSpec& spec, const std::string& value) {
+         const int k = positive_int("csa_top_k", value);
+         for (LayerSpec& l : spec.layers)
+           if (l.attention == AttentionKind::Csa) l.indexer_top_k = k;
        }},
   };
   return defs;

@@ -1,5 +1,5 @@
 // make_small_bpe_vocab: trains a byte-level BPE vocabulary the textbook way. The sample is
-// split into words by the style's pre-tokenizer (llama-bpe or qwen2), each word starts as
+// split into words by the style's pre-tokenizer (llama-bpe, qwen2 or deepseek-v3), each word starts as
 // its bytes (token id = byte value), and the most frequent adjacent pair is merged into a
 // new token until the vocabulary is full. Ties go to the smaller (left, right) ids, so the
 // result is the same on every machine. The Gemma 4 style works on characters instead
@@ -25,6 +25,15 @@ Style style_of(SmallVocabStyle style) {
   if (style == SmallVocabStyle::Qwen2) {
     return {"qwen2", {"<|endoftext|>", "<|im_start|>", "<|im_end|>"}, "<|endoftext|>", "<|im_end|>", nullptr,
             "<|endoftext|>", false};
+  }
+  if (style == SmallVocabStyle::DeepSeek3) {
+    return {"deepseek-v3",
+            {"<｜begin▁of▁sentence｜>", "<｜end▁of▁sentence｜>", "<｜User｜>", "<｜Assistant｜>"},
+            "<｜begin▁of▁sentence｜>",
+            "<｜end▁of▁sentence｜>",
+            nullptr,
+            nullptr,
+            true};
   }
   return {"llama-bpe",
           {"<|begin_of_text|>", "<|end_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"},

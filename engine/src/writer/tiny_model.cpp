@@ -11,8 +11,8 @@
 namespace archscope {
 
 const std::vector<const TinyArchitectureWriter*>& tiny_architecture_writers() {
-  static const std::vector<const TinyArchitectureWriter*> registry = {&kLlamaTinyWriter, &kQwen3TinyWriter,
-                                                                       &kLagunaTinyWriter, &kGemma4TinyWriter};
+  static const std::vector<const TinyArchitectureWriter*> registry = {
+      &kLlamaTinyWriter, &kQwen3TinyWriter, &kLagunaTinyWriter, &kGemma4TinyWriter, &kDeepseek4TinyWriter};
   return registry;
 }
 

@@ -35,6 +35,7 @@ extern const TinyArchitectureWriter kLlamaTinyWriter;
 extern const TinyArchitectureWriter kQwen3TinyWriter;
 extern const TinyArchitectureWriter kGemma4TinyWriter;
 extern const TinyArchitectureWriter kLagunaTinyWriter;
+extern const TinyArchitectureWriter kDeepseek4TinyWriter;
 
 // Shared by the family writers (llama_writer.cpp).
 extern const char* const kLlama3ChatTemplate;
@@ -49,12 +50,15 @@ std::optional<uint32_t> tiny_file_type(GgmlType type);
 
 // The type a tensor is stored as when `requested` is asked for: 1D tensors F32; the
 // matrices as requested, or by llama-quantize's rules for q4_0 / q4_K (Q4_K_M). A row
-// length that is not a whole number of blocks falls back to Q8_0, then F16.
+// length that is not a whole number of blocks falls back to Q8_0, then F16. DeepSeek V4:
+// the hash-routing table (ffn_gate_tid2eid) I32, the tensors its checkpoint keeps in
+// float32 (mHC weights hc_* / output_hc_*, compressor positional biases *_compressor_ape) F32.
 GgmlType tiny_tensor_type(const TensorSpec& tensor, GgmlType requested, const ModelSpec& spec);
 
 // Random values for one tensor, reproducible for (seed, tensor name) and independent of
 // the other tensors: matrices ~ N(0, gain^2 / fan_in) with fan_in = shape[0], 1D norm
-// weights 1 + N(0, 0.1^2). The gain depends on the tensor's role (see weights.cpp).
+// weights 1 + N(0, 0.1^2). The gain depends on the tensor's role, and some roles have values
+// of their own (see weights.cpp): I32 tensors get whole numbers (valid expert ids).
 std::vector<float> tiny_tensor_values(const TensorSpec& tensor, const ModelSpec& spec, uint64_t seed);
 
 // values encoded row by row as `type` (reference::quantize_row).

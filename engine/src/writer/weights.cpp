@@ -1,5 +1,6 @@
 // Random weights for tiny models, and how each tensor is stored.
 #include <cmath>
+#include <cstring>
 #include <random>
 
 #include "archscope/error.h"
@@ -56,6 +57,20 @@ class PortableNormal {
   std::mt19937_64 rng_;
 };
 
+// DeepSeek V4's hash-routing table: expert ids per token, written by the converter as I32.
+bool is_expert_table(const TensorSpec& t) { return ends_with(t.name, ".ffn_gate_tid2eid.weight"); }
+
+// DeepSeek V4 mHC mixing weights: blk.N.hc_{attn,ffn}_{fn,base,scale}, output_hc_{fn,base,scale}.
+bool is_hyper_connection(const TensorSpec& t) {
+  return t.name.rfind("output_hc_", 0) == 0 || t.name.find(".hc_") != std::string::npos;
+}
+
+// Tensors DeepSeek V4's checkpoint keeps in float32, which its converter writes as F32 (the
+// mHC weights, the compressors' positional biases); matrices of other families go by type.
+bool keeps_f32(const TensorSpec& t) {
+  return is_hyper_connection(t) || ends_with(t.name, "_compressor_ape.weight");
+}
+
 // Scale of a matrix's entries relative to 1/sqrt(fan_in). Every projection keeps unit-scale
 // activations; the head is hotter so the next-token distribution is peaked but not one-hot.
 double gain_of(const TensorSpec& t, const ModelSpec& spec) {
@@ -78,7 +93,8 @@ std::optional<uint32_t> tiny_file_type(GgmlType type) {
 }
 
 GgmlType tiny_tensor_type(const TensorSpec& t, GgmlType requested, const ModelSpec& spec) {
-  if (t.shape.size() < 2) return GgmlType::F32;
+  if (is_expert_table(t)) return GgmlType::I32;
+  if (t.shape.size() < 2 || keeps_f32(t)) return GgmlType::F32;
   GgmlType type = requested;
   if (requested == GgmlType::Q4_0 || requested == GgmlType::Q4_K) {
     if (is_output_head(t, spec)) {
@@ -116,6 +132,64 @@ std::vector<float> tiny_tensor_values(const TensorSpec& t, const ModelSpec& spec
     for (float& x : v) x = static_cast<float>(2.0 * std::sqrt(double(spec.hidden)) * (1.0 + 0.1 * normal()));
     return v;
   }
+  if (is_expert_table(t)) {
+    // DeepSeek V4 hash routing: for each token (a row of active_experts ids), distinct expert
+    // ids drawn by a partial Fisher-Yates shuffle; raw generator output only, so the same ids
+    // come out with every standard library. Integers below 2^24 are exact as floats.
+    const int experts = spec.layers.at(t.layer).ffn.experts;
+    const uint64_t per_token = t.shape.at(0);
+    if (experts <= 0 || per_token > static_cast<uint64_t>(experts)) {
+      throw Error("tiny model: " + t.name + " needs " + std::to_string(per_token) + " distinct experts of " +
+                  std::to_string(experts));
+    }
+    std::mt19937_64 rng(tensor_seed(seed, t.name));
+    std::vector<int> ids(experts);
+    for (uint64_t row = 0; row < n / per_token; ++row) {
+      for (int e = 0; e < experts; ++e) ids[e] = e;
+      for (uint64_t i = 0; i < per_token; ++i) {
+        const uint64_t j = i + rng() % (experts - i);
+        std::swap(ids[i], ids[j]);
+        v[row * per_token + i] = static_cast<float>(ids[i]);
+      }
+    }
+    return v;
+  }
+  if (is_hyper_connection(t) && ends_with(t.name, "_base.weight")) {
+    // mHC biases. Per site: pre (4), post (4), then comb (4x4, entry src*4 + dst): pre and
+    // post around sigmoid(0) with some spread, comb diagonal-heavy (+2), so the Sinkhorn
+    // output keeps most of each stream in place and mixes the rest. output_hc_base: the
+    // head's 4 stream weights, like pre.
+    const uint64_t hc = static_cast<uint64_t>(spec.hc_width > 0 ? spec.hc_width : 4);
+    for (uint64_t i = 0; i < n; ++i) {
+      if (i < 2 * hc) {
+        v[i] = static_cast<float>(0.5 * normal());
+      } else {
+        const uint64_t k = i - 2 * hc, src = k / hc, dst = k % hc;
+        v[i] = static_cast<float>((src == dst ? 2.0 : 0.0) + 0.1 * normal());
+      }
+    }
+    return v;
+  }
+  if (is_hyper_connection(t) && ends_with(t.name, "_scale.weight")) {
+    // Scales of the token-dependent mixing logits (pre, post, comb; one for the head), which
+    // are about unit-scale: 0.13..0.47, so each token's mixing differs visibly from the base.
+    for (float& x : v) x = static_cast<float>(0.3 + 0.05 * normal());
+    return v;
+  }
+  if (ends_with(t.name, ".attn_sinks.weight")) {  // per-head sink logits beside scores of about unit spread
+    for (float& x : v) x = static_cast<float>(0.5 * normal());
+    return v;
+  }
+  if (ends_with(t.name, "_compressor_ape.weight")) {  // positional biases on the pooling gates' logits
+    for (float& x : v) x = static_cast<float>(0.2 * normal());
+    return v;
+  }
+  if (spec.architecture == "deepseek4" && ends_with(t.name, ".exp_probs_b.bias")) {
+    // Expert selection biases, small beside the sqrtsoftplus scores' spread (Laguna's keep
+    // the 1D rule below: near 1, i.e. a spread of 0.1).
+    for (float& x : v) x = static_cast<float>(0.1 * normal());
+    return v;
+  }
   if (t.shape.size() < 2) {  // norm weights: near 1
     for (float& x : v) x = static_cast<float>(1.0 + 0.1 * normal());
     return v;
@@ -126,6 +200,15 @@ std::vector<float> tiny_tensor_values(const TensorSpec& t, const ModelSpec& spec
 }
 
 std::vector<uint8_t> encode_tensor(const std::vector<float>& values, const std::vector<uint64_t>& shape, GgmlType type) {
+  if (type == GgmlType::I32) {  // integer tables (expert ids): the values are whole numbers
+    std::vector<uint8_t> out(values.size() * sizeof(int32_t));
+    for (size_t i = 0; i < values.size(); ++i) {
+      const int32_t x = static_cast<int32_t>(values[i]);
+      if (static_cast<float>(x) != values[i]) throw Error("tiny model: " + std::to_string(values[i]) + " is not an i32 value");
+      std::memcpy(out.data() + i * sizeof(int32_t), &x, sizeof(int32_t));
+    }
+    return out;
+  }
   const uint64_t cols = shape.empty() ? 1 : shape[0];
   const auto row_bytes = ggml_bytes(type, cols);
   const auto total = ggml_bytes(type, values.size());

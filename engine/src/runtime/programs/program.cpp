@@ -11,6 +11,7 @@ Graph build_step_graph(const ProgramInputs& in) {
   if (arch == "llama" || arch == "qwen3") return build_llama_graph(in);
   if (arch == "gemma4") return build_gemma4_graph(in);
   if (arch == "laguna") return build_laguna_graph(in);
+  if (arch == "deepseek4") return build_deepseek4_graph(in);
   throw Error("running " + arch + " models is not supported yet (inspect works)");
 }
 
@@ -68,6 +69,9 @@ Op& add_op(Graph& g, OpKind kind, int out, int a, int b, int weight, int layer) 
 }
 
 std::string route_tensor_name(int layer) { return "blk." + std::to_string(layer) + ".ffn_route"; }
+std::string hyper_tensor_name(int layer, const std::string& site) {
+  return "blk." + std::to_string(layer) + ".hc_" + site + "_weights";
+}
 
 namespace {
 reference::RouterScoreFn router_score_fn(RouterScore score) {
@@ -88,7 +92,7 @@ void add_routed_experts(Graph& g, TensorPool& pool, const ModelWeights& w, const
     throw Error("layer " + std::to_string(il) + ": routing to " + std::to_string(f.active_experts) + " of " +
                 std::to_string(f.experts) + " experts is not possible");
   }
-  if (f.skip_expert || f.hash_routed || f.router_width > 0) {
+  if (f.skip_expert || f.router_width > 0) {
     throw Error("layer " + std::to_string(il) + ": this kind of expert routing cannot run yet");
   }
   const int64_t k = f.active_experts;
@@ -98,7 +102,12 @@ void add_routed_experts(Graph& g, TensorPool& pool, const ModelWeights& w, const
   const int up = pool.get("ffn_up_exps", k * f.expert_width);
   const int down = pool.get("ffn_down_exps", k * hidden);
   add_op(g, OpKind::MatMul, logits, h, -1, w.get(il, "ffn_gate_inp"), il);
-  Op& r = add_op(g, OpKind::Route, route, logits, -1, f.expert_bias ? w.get(il, "exp_probs_b.bias") : -1, il);
+  int chosen = -1;  // hash routing: the token's experts from the id table; the router only weighs them
+  if (f.hash_routed) {
+    chosen = pool.get("ffn_hash_experts", k);
+    add_op(g, OpKind::GetRows, chosen, -1, -1, w.get(il, "ffn_gate_tid2eid"), il);
+  }
+  Op& r = add_op(g, OpKind::Route, route, logits, chosen, f.expert_bias ? w.get(il, "exp_probs_b.bias") : -1, il);
   r.route.score = router_score_fn(f.router_score);
   r.route.experts = f.experts;
   r.route.top_k = f.active_experts;
@@ -106,7 +115,9 @@ void add_routed_experts(Graph& g, TensorPool& pool, const ModelWeights& w, const
   r.route.scale = static_cast<float>(f.routed_scale);
   add_op(g, OpKind::MoeMatMul, gate, h, route, w.get(il, "ffn_gate_exps"), il);    // [T, k x width], chosen experts only
   add_op(g, OpKind::MoeMatMul, up, h, route, w.get(il, "ffn_up_exps"), il);
-  add_op(g, OpKind::Glu, gate, gate, up, -1, il).activation = f.activation;
+  Op& glu = add_op(g, OpKind::Glu, gate, gate, up, -1, il);
+  glu.activation = f.activation;
+  glu.limit = static_cast<float>(f.swiglu_limit);
   add_op(g, OpKind::MoeMatMul, down, gate, route, w.get(il, "ffn_down_exps"), il);  // [T, k x hidden]
   add_op(g, OpKind::MoeSum, out, down, route, -1, il);                              // [T, hidden]
 }
