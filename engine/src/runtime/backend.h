@@ -4,7 +4,6 @@
 
 #include <cstdint>
 #include <functional>
-#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -25,6 +24,9 @@ class Backend {
   virtual ~Backend() = default;
   virtual std::string name() const = 0;  // "cpu (reference)", "vulkan: <device name>"
 
+  // Throws archscope::Error naming the first op this backend cannot run (callable before
+  // load, so a session can choose another backend without uploading anything).
+  virtual void check(const Graph& graph) const { (void)graph; }
   // Once per model: upload the weights and allocate the caches (all slots empty).
   // progress(done, total) counts weight bytes as they reach the device; returning false
   // cancels (load throws archscope::Error "cancelled").

@@ -190,6 +190,15 @@ Result<std::unique_ptr<Session>> Session::open(const std::string& path, const Se
     validate_graph(s->prefill, s->resources);
 
     s->backend = choose_backend(options.device, s->notice);
+    if (options.device == "auto") {
+      try {
+        s->backend->check(s->decode);
+        s->backend->check(s->prefill);
+      } catch (const Error& e) {
+        s->notice = s->backend->name() + " cannot run this model (" + e.what() + "); running on the CPU reference path";
+        s->backend = make_cpu_backend();
+      }
+    }
     Backend::LoadProgress progress;
     if (options.progress) progress = [&](uint64_t done, uint64_t total) { return options.progress(total ? double(done) / total : 1.0); };
     s->backend->load(s->resources, progress);

@@ -397,15 +397,44 @@ class VulkanBackend final : public Backend {
     }
   }
 
+  [[noreturn]] static void fail_op(size_t i, const Op& op, const std::string& problem) {
+    throw Error("step graph op " + std::to_string(i) + " (" + to_string(op.kind) + ", layer " +
+                std::to_string(op.layer) + "): " + problem + " on the Vulkan backend");
+  }
+
+  // The ops the Vulkan shaders implement.
+  void check(const Graph& graph) const override {
+    for (size_t i = 0; i < graph.ops.size(); ++i) {
+      const Op& op = graph.ops[i];
+      auto fail = [&](const std::string& problem) { fail_op(i, op, problem); };
+      // DeepSeek V4's ops run on the CPU reference path only (so far).
+      switch (op.kind) {
+        case OpKind::Repeat:
+        case OpKind::HyperWeights:
+        case OpKind::HyperCollapse:
+        case OpKind::HyperExpand:
+        case OpKind::GroupedMatMul:
+        case OpKind::CompressKv:
+        case OpKind::IndexerTopK:
+          fail("has no shader yet");
+          break;
+        default:
+          break;
+      }
+      if (op.kind == OpKind::Attention && op.cache2 >= 0) fail("reads compressed entries, which have no shader yet");
+      if (op.kind == OpKind::Glu && op.limit > 0.0f) fail("clamps (SwiGLU limit), which has no shader yet");
+      if (op.kind == OpKind::Rope && op.rope.inverse) fail("rotates back, which has no shader yet");
+      if (op.kind == OpKind::Route && op.b >= 0) fail("takes experts chosen by token id, which has no shader yet");
+    }
+  }
+
   // What the Vulkan shaders need beyond validate_graph().
   void check_graph(const Graph& graph) const {
+    check(graph);
     if (graph.max_tokens < 1 || graph.max_tokens > 65535) throw Error("a step graph needs 1 to 65535 max_tokens");
     for (size_t i = 0; i < graph.ops.size(); ++i) {
       const Op& op = graph.ops[i];
-      auto fail = [&](const std::string& problem) {
-        throw Error("step graph op " + std::to_string(i) + " (" + to_string(op.kind) + ", layer " +
-                    std::to_string(op.layer) + "): " + problem + " on the Vulkan backend");
-      };
+      auto fail = [&](const std::string& problem) { fail_op(i, op, problem); };
       if ((op.kind == OpKind::MatMul || op.kind == OpKind::Attention || op.kind == OpKind::MoeMatMul ||
            op.kind == OpKind::MoeSum || op.kind == OpKind::Route) &&
           (op.out == op.a || (op.b >= 0 && op.out == op.b))) {
