@@ -16,11 +16,26 @@ std::string shape_text(const std::vector<uint64_t>& shape) {
   return s + "]";
 }
 
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// DeepSeek V4's hash-routing table: I32 expert ids, one row per token, that index the
+// expert weights directly, so each one must name an expert of its layer.
+void check_expert_ids(const std::string& path, const std::string& name, const GgufTensor& t, int experts) {
+  if (t.type != GgmlType::I32) throw Error(path + ": tensor " + name + " must hold i32 expert ids");
+  const auto* ids = reinterpret_cast<const int32_t*>(t.data);
+  for (uint64_t i = 0; i < t.bytes / sizeof(int32_t); ++i) {
+    if (ids[i] < 0 || ids[i] >= experts) {
+      throw Error(path + ": tensor " + name + " holds expert id " + std::to_string(ids[i]) + " (token " +
+                  std::to_string(i / t.shape[0]) + "), outside the " + std::to_string(experts) + " experts");
+    }
+  }
+}
+
 std::string without_suffix(const std::string& name) {
   const std::string suffix = ".weight";
-  return name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0
-             ? name.substr(0, name.size() - suffix.size())
-             : name;
+  return name.size() > suffix.size() && ends_with(name, suffix) ? name.substr(0, name.size() - suffix.size()) : name;
 }
 
 }  // namespace
@@ -39,7 +54,9 @@ ModelWeights::ModelWeights(const GgufFile& file, const ModelSpec& spec) {
     }
     // Vectors (norms, scales, factors) are read as f32 by every backend; matrices are
     // dequantized in the matmul.
-    if (!reference::is_supported_weight_type(t->type)) {
+    if (ends_with(expected.name, ".ffn_gate_tid2eid.weight")) {
+      check_expert_ids(path_, expected.name, *t, spec.layers.at(expected.layer).ffn.experts);
+    } else if (t->type == GgmlType::I32 || !reference::is_supported_weight_type(t->type)) {
       const GgmlTypeInfo* info = ggml_type_info(t->type);
       throw Error(path_ + ": tensor " + expected.name + " has type " + (info ? info->name : "?") +
                   ", which archscope cannot run (supported: f32, f16, bf16, q8_0, q4_0, q4_K, q5_K, q6_K)");

@@ -21,6 +21,12 @@ bool has_sliding(const ModelSpec& spec) {
                      [](const LayerSpec& l) { return l.attention == AttentionKind::Sliding; });
 }
 
+// Layers with a raw window: sliding ones, and DeepSeek V4's compressed layers (their window
+// of raw keys beside the compressed entries).
+bool has_window(const ModelSpec& spec) {
+  return std::any_of(spec.layers.begin(), spec.layers.end(), [](const LayerSpec& l) { return l.window > 0; });
+}
+
 bool has_ple(const ModelSpec& spec) { return spec.ple_width > 0; }
 bool has_hc(const ModelSpec& spec) { return spec.hc_width > 0; }
 bool has_csa(const ModelSpec& spec) {
@@ -72,17 +78,18 @@ void keep_heads(ModelSpec& spec, AttentionKind kind, const char* name, const std
 
 const std::vector<ToggleDef>& toggle_defs() {
   static const std::vector<ToggleDef> defs = {
-      {"window", "sliding-window size of every sliding layer, in tokens", has_sliding,
+      {"window", "sliding-window size of every windowed layer, in tokens (DeepSeek V4: the raw keys beside the compressed entries)",
+       has_window,
        [](const ModelSpec& spec) {
          for (const LayerSpec& l : spec.layers)
-           if (l.attention == AttentionKind::Sliding) return std::to_string(l.window);
+           if (l.window > 0) return std::to_string(l.window);
          return std::string();
        },
        {},
        [](ModelSpec& spec, const std::string& value) {
          const int window = positive_int("window", value);
          for (LayerSpec& l : spec.layers)
-           if (l.attention == AttentionKind::Sliding) l.window = window;
+           if (l.window > 0) l.window = window;
        }},
       {"all_global", "sliding layers attend to the whole context (their RoPE stays)", has_sliding,
        [](const ModelSpec&) { return std::string("off"); },
