@@ -30,7 +30,7 @@ struct RunModelOptions {
     sub->add_option("--cache-type", cache_type, "KV cache element type: f32, f16, bf16, q8_0")->capture_default_str();
     sub->add_option("--batch", batch, "Prefill tokens per step")->capture_default_str()->check(CLI::Range(1, 65536));
     sub->add_option("--toggle", toggles,
-                    "What-if change NAME=VALUE, repeatable (window=N, all_global=on; Gemma 4: ple=off, ple_table=host|device|auto; Laguna: global_heads=N, sliding_heads=N)");
+                    "What-if change NAME=VALUE, repeatable (window=N, all_global=on; Gemma 4: ple=off, ple_table=host|device|auto; Laguna: global_heads=N, sliding_heads=N; DeepSeek V4: hc_mix=identity, hc_sinkhorn=N, csa_top_k=N)");
   }
 
   // Opens the session, or prints one line and returns null.

@@ -15,12 +15,16 @@ namespace {
 
 enum Column { ColName, ColShape, ColType, ColBytes };
 
-// "blk.3.attn_q.weight" -> "attn_q.weight".
+// "blk.3.attn_q.weight" -> "attn_q": the layer is the panel's, and every matrix is a weight
+// (other suffixes, such as ".bias", stay).
 QString short_name(const std::string& name) {
-  const QString n = QString::fromStdString(name);
-  if (!n.startsWith(QStringLiteral("blk."))) return n;
-  const int dot = n.indexOf('.', 4);
-  return dot < 0 ? n : n.mid(dot + 1);
+  QString n = QString::fromStdString(name);
+  if (n.startsWith(QStringLiteral("blk."))) {
+    const int dot = n.indexOf('.', 4);
+    if (dot >= 0) n = n.mid(dot + 1);
+  }
+  if (n.endsWith(QStringLiteral(".weight"))) n.chop(7);
+  return n;
 }
 
 QString shape_text(const std::vector<uint64_t>& shape) {

@@ -560,6 +560,9 @@ void MainWindow::onSessionOpened(std::shared_ptr<const SessionInfo> info) {
   compare_->setSession(*session_);
   routing_->setModel(session_->spec);
   mhc_->setModel(session_->spec);
+  // Why the model runs where it runs (e.g. the CPU path for ops Vulkan lacks): in the status
+  // bar for a while, and on the device chip for as long as the session lasts.
+  if (!session_->notice.isEmpty()) statusBar()->showMessage(session_->notice, 30000);
   updateHeader();
   updateContextRange();
   recompute();
@@ -799,6 +802,7 @@ void MainWindow::updateHeader() {
   parts << chip("source", source_name(spec.source) + " · " + QFileInfo(QString::fromStdString(spec.source_path)).fileName());
   facts_->setText(parts.join("&nbsp;&nbsp;&nbsp;"));
   device_->setText(chip("device", session_ ? session_->backend : model_->device));
+  device_->setToolTip(session_ ? session_->notice : QString());
 }
 
 QString MainWindow::headerText() const {

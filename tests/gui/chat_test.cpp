@@ -2,6 +2,7 @@
 // StepReports, stop, regenerate, edit-and-resend, compare runs both sides, and a GGUF file
 // the engine cannot run shows its error while the window stays usable.
 #include <QPlainTextEdit>
+#include <QStatusBar>
 #include <QPushButton>
 #include <QSignalSpy>
 #include <QTemporaryDir>
@@ -14,6 +15,7 @@
 #include "chat_panel.h"
 #include "compare_view.h"
 #include "main_window.h"
+#include "mhc_view.h"
 #include "performance_view.h"
 #include "routing_view.h"
 
@@ -236,13 +238,53 @@ TEST(Chat, Gemma4CacheFollowsThePlanLive) {
     uint64_t expected = 0;
     for (const archscope::LayerCache& l : plan.layers) expected += l.bytes;
     EXPECT_EQ(report->cache_bytes, expected) << "at " << report->position << " tokens";
-    for (const archscope::LayerSpec& l : w.model()->layers)
-      if (!l.owns_cache()) EXPECT_EQ(report->layers[l.index].cache_bytes, 0u);
+    for (const archscope::LayerSpec& l : w.model()->layers) {
+      if (!l.owns_cache()) {
+        EXPECT_EQ(report->layers[l.index].cache_bytes, 0u);
+      }
+    }
   }
   EXPECT_EQ(w.plan().context, uint64_t(stats.position));
   // The views draw the plan the session allocated from (rings of window + batch - 1).
   const auto last = steps.last().first().value<std::shared_ptr<const archscope::StepReport>>();
   EXPECT_EQ(w.plan().bytes, last->cache_bytes);
+}
+
+// A tiny DeepSeek V4 model: every reply token's mHC mixes reach the mHC tab (both sites of
+// all four layers, doubly stochastic), and the scrubber replays earlier tokens. Where the
+// Vulkan backend cannot run the model, the window says so and the CPU path runs it.
+TEST(Chat, DeepSeekV4MixesReachTheMhcViewLive) {
+  QTemporaryDir dir;
+  MainWindow w;
+  ASSERT_TRUE(open_and_run(w, tiny_model(dir, "deepseek4"))) << w.errorText().toStdString();
+  const int mhc_tab = w.tabs()->indexOf(w.mhcView());
+  EXPECT_TRUE(w.tabs()->isTabVisible(mhc_tab));
+  w.chat()->setMaxTokens(12);
+  const ReplyStats stats = send_and_wait(w.chat(), "Hello");
+  ASSERT_TRUE(stats.error.isEmpty()) << stats.error.toStdString();
+  archscope::gui::MhcView* mhc = w.mhcView();
+  EXPECT_EQ(mhc->tokenCount(), stats.generated + 1);  // the prompt's last token, then each reply token fed
+  EXPECT_EQ(mhc->token(), mhc->tokenCount() - 1);   // following the newest
+  for (int layer = 0; layer < 4; ++layer) {
+    for (int site = 0; site < 2; ++site) {
+      const archscope::HyperConnectionMix* m = mhc->mix(layer, site);
+      ASSERT_NE(m, nullptr) << "layer " << layer << " site " << site;
+      ASSERT_EQ(m->streams, 4);
+      for (int i = 0; i < 4; ++i) {
+        float row = 0.0f;
+        for (int j = 0; j < 4; ++j) row += m->residual[i * 4 + j];
+        EXPECT_NEAR(row, 1.0f, 1e-3f);
+      }
+    }
+  }
+  const std::vector<float> newest = mhc->mix(1, 0)->residual;
+  mhc->setToken(0);
+  EXPECT_EQ(mhc->token(), 0);
+  EXPECT_NE(mhc->mix(1, 0)->residual, newest);
+  if (w.headerText().contains("cpu")) {
+    EXPECT_TRUE(w.statusBar()->currentMessage().contains("running on the CPU reference path"))
+        << w.statusBar()->currentMessage().toStdString();
+  }
 }
 
 // Demo models in ARCHSCOPE_MODELS_DIR are offered first on the welcome page; one click

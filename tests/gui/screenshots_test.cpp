@@ -16,6 +16,7 @@
 #include "chat_panel.h"
 #include "compare_view.h"
 #include "main_window.h"
+#include "mhc_view.h"
 #include "routing_view.h"
 
 using archscope::gui::MainWindow;
@@ -155,4 +156,18 @@ TEST_F(Screenshots, TinyGemma4LayersSharingAndCache) {
     w_.tabs()->setCurrentIndex(tab);
     save(w_, QString("%1-tiny-gemma4.png").arg(names[tab]));
   }
+}
+
+// A tiny DeepSeek V4 model (4 mHC streams, CSA / HCA layers) after a reply: the mHC tab's
+// mixing matrices for the newest token, the layer diagram and the attention budget with
+// the compressed entries the reply reached.
+TEST_F(Screenshots, TinyDeepSeekV4MhcLayersAndBudget) {
+  ASSERT_TRUE(chat_with_tiny("deepseek4", "tiny", "How do the four streams mix?"));
+  w_.tabs()->setCurrentIndex(w_.tabs()->indexOf(w_.mhcView()));
+  save(w_, "mhc-tiny-deepseek4.png");
+  w_.selectLayer(1);
+  w_.tabs()->setCurrentIndex(0);
+  save(w_, "layers-tiny-deepseek4.png");
+  w_.tabs()->setCurrentIndex(2);
+  save(w_, "attention-budget-tiny-deepseek4.png");
 }

@@ -33,7 +33,7 @@ std::string tiny_laguna(const testing::TempDir& dir, GgmlType type) {
 // llama.cpp (node-llama-cpp 3.21.1, CPU, F32 KV cache, flash attention off) on the file
 // write_tiny_model({"laguna", "tiny", f32, seed 1}) writes, fed kPrompt: the top five
 // next-token probabilities after positions 0, 5 and 11. Produced with
-//   ARCHSCOPE_NODE_LLAMA_CPP=/opt/ref/node_modules node tests/writer/llama_cpp_check.mjs \
+//   ARCHSCOPE_NODE_LLAMA_CPP=/opt/ref/node_modules node tests/writer/llama_cpp_check.mjs
 //     tiny-laguna-f32.gguf --tokens 17,250,3,99,400,12,77,8,301,45,123,6 --top 5
 // (the file: archscope-cli make-model --arch laguna --type f32 -o tiny-laguna-f32.gguf).
 struct Expected {

@@ -68,7 +68,9 @@ TEST(TinyLaguna, LoadsAsItsPlanSays) {
     EXPECT_EQ(l.rope.scaling, global ? RopeScaling::Yarn : RopeScaling::None);
     EXPECT_DOUBLE_EQ(l.rope.theta, global ? 500000.0 : 10000.0);
     EXPECT_DOUBLE_EQ(l.rope.beta_fast, p.rope.beta_fast);
-    if (global) EXPECT_DOUBLE_EQ(l.rope.attn_factor, 1.0 + 0.1 * std::log(32.0));  // as llama.cpp runs it
+    if (global) {
+      EXPECT_DOUBLE_EQ(l.rope.attn_factor, 1.0 + 0.1 * std::log(32.0));  // as llama.cpp runs it
+    }
     EXPECT_TRUE(l.attn_gate_per_head);
     EXPECT_TRUE(l.qk_norm);
     EXPECT_EQ(l.ffn.kind, l.index == 0 ? FfnKind::Dense : FfnKind::Moe);
@@ -78,7 +80,9 @@ TEST(TinyLaguna, LoadsAsItsPlanSays) {
     EXPECT_EQ(l.ffn.shared_width, p.ffn.shared_width);
     EXPECT_EQ(l.ffn.normalize_weights, p.ffn.normalize_weights);
     EXPECT_DOUBLE_EQ(l.ffn.routed_scale, p.ffn.routed_scale);
-    if (l.index > 0) EXPECT_EQ(l.ffn.router_score, RouterScore::Sigmoid);
+    if (l.index > 0) {
+      EXPECT_EQ(l.ffn.router_score, RouterScore::Sigmoid);
+    }
     EXPECT_TRUE(l.ffn.expert_bias == (l.index > 0));
   }
   // Every tensor the program uses is there with its shape.
