@@ -34,11 +34,6 @@ std::string tiny_deepseek4(const testing::TempDir& dir, GgmlType type) {
   return path;
 }
 
-struct Expected {
-  int position;
-  std::vector<std::pair<int32_t, double>> top;
-};
-
 // llama.cpp (node-llama-cpp 3.21.1, CPU, F32 KV cache, flash attention off) on the file
 // write_tiny_model({"deepseek4", "tiny", f32, seed 1}) writes, fed prompt(300): the top
 // five next-token probabilities after position 0, 44 (CSA layers choose 4 of 11 entries),
@@ -46,7 +41,7 @@ struct Expected {
 //   archscope-cli make-model --arch deepseek4 --preset tiny --type f32 --seed 1 -o d.gguf
 //   ARCHSCOPE_NODE_LLAMA_CPP=/opt/ref/node_modules node tests/writer/llama_cpp_check.mjs d.gguf
 //     --tokens <prompt(300), comma-separated> --top 5   (one command line)
-const std::vector<Expected> kLlamaCpp = {
+const std::vector<ExpectedTop> kLlamaCpp = {
     {0, {{429, 0.4161476}, {383, 0.0341319}, {505, 0.0302149}, {241, 0.0256437}, {339, 0.0211254}}},
     {44, {{166, 0.1032066}, {102, 0.0709037}, {276, 0.0691517}, {137, 0.0662990}, {449, 0.0540252}}},
     {127, {{56, 0.7257115}, {356, 0.0331047}, {414, 0.0252509}, {151, 0.0196030}, {134, 0.0117093}}},
@@ -63,22 +58,7 @@ void expect_matches_llama_cpp(const std::string& device, int batch) {
   testing::TempDir dir;
   std::unique_ptr<Session> session = open(tiny_deepseek4(dir, GgmlType::F32), device, GgmlType::F32, batch);
   ASSERT_TRUE(session);
-  const std::vector<int32_t> tokens = prompt(300);
-  size_t fed = 0;
-  double worst = 0.0;
-  for (const Expected& e : kLlamaCpp) {
-    Result<std::vector<float>> logits = session->feed(std::span(tokens).subspan(fed, e.position + 1 - fed));
-    ASSERT_TRUE(logits) << logits.error().what();
-    fed = e.position + 1;
-    const std::vector<TokenProb> all = top_probabilities(*logits, logits->size());
-    std::vector<double> prob_of(logits->size(), 0.0);
-    for (const TokenProb& t : all) prob_of[t.id] = t.prob;
-    EXPECT_EQ(all[0].id, e.top[0].first) << "position " << e.position;
-    for (const auto& [id, prob] : e.top) {
-      EXPECT_NEAR(prob_of[id], prob, kLlamaCppTolerance) << "position " << e.position << " token " << id;
-      worst = std::max(worst, std::fabs(prob_of[id] - prob));
-    }
-  }
+  const double worst = expect_top_probabilities(*session, prompt(300), kLlamaCpp, kLlamaCppTolerance);
   std::printf("largest probability difference from llama.cpp (batch %d): %g\n", batch, worst);
 }
 
@@ -91,18 +71,7 @@ TEST(Deepseek4Session, PrefillBatchesAgreeWithDecode) {
   testing::TempDir dir;
   const std::string path = tiny_deepseek4(dir, GgmlType::F32);
   const std::vector<int32_t> tokens = prompt(140);
-  std::vector<float> reference;
-  for (int batch : {1, 7, 256}) {
-    std::unique_ptr<Session> session = open(path, "cpu", GgmlType::F32, batch);
-    ASSERT_TRUE(session);
-    Result<std::vector<float>> logits = session->feed(tokens);
-    ASSERT_TRUE(logits) << logits.error().what();
-    if (reference.empty()) {
-      reference = *logits;
-      continue;
-    }
-    for (size_t i = 0; i < reference.size(); ++i) ASSERT_NEAR((*logits)[i], reference[i], 1e-4) << "batch " << batch;
-  }
+  expect_batches_agree(path, tokens, {1, 7, 256});
 }
 
 // Cache bytes in use after N tokens are the CachePlan's prediction for N tokens: the raw
@@ -274,37 +243,18 @@ TEST(Deepseek4Session, TogglesChangeWhatTheyClaim) {
 
 // Bad DeepSeek V4 files: a copy of the tiny model with one change fails to open with an
 // error naming the file and the problem, never a crash.
-std::string open_error(const testing::TempDir& dir, const std::string& name, const std::string& drop_tensor,
-                       const std::function<void(GgufWriter&)>& change,
-                       const std::function<void(const GgufTensor&, std::vector<uint8_t>&)>& edit = nullptr) {
-  const GgufFile file = GgufFile::open(tiny_deepseek4(dir, GgmlType::F16));
-  GgufWriter copy;
-  for (const auto& [key, value] : file.metadata()) {
-    if (key != "general.alignment") copy.set(key, value);
-  }
-  for (const GgufTensor& t : file.tensors()) {
-    if (t.name == drop_tensor) continue;
-    std::vector<uint8_t> bytes(t.data, t.data + t.bytes);
-    if (edit) edit(t, bytes);
-    copy.add_tensor(t.name, t.shape, t.type, bytes);
-  }
-  if (change) change(copy);
-  copy.write(dir.file(name));
-  SessionOptions options;
-  options.device = "cpu";
-  Result<std::unique_ptr<Session>> session = Session::open(dir.file(name), options);
-  return session ? std::string("(opened)") : std::string(session.error().what());
-}
-
 TEST(Deepseek4Session, BadFilesAreClearErrors) {
   testing::TempDir dir;
-  auto expect_has = [](const std::string& error, const std::vector<std::string>& parts) {
-    for (const std::string& part : parts) EXPECT_NE(error.find(part), std::string::npos) << part << " not in: " << error;
+  const std::string source = tiny_deepseek4(dir, GgmlType::F16);
+  auto open_error = [&](const std::string& name, const std::string& drop_tensor,
+                        const std::function<void(GgufWriter&)>& change,
+                        const std::function<void(const GgufTensor&, std::vector<uint8_t>&)>& edit = nullptr) {
+    return open_copy_error(dir, source, name, drop_tensor, change, edit);
   };
-  expect_has(open_error(dir, "no-indexer.gguf", "blk.1.indexer.attn_q_b.weight", nullptr),
+  expect_contains_all(open_error("no-indexer.gguf", "blk.1.indexer.attn_q_b.weight", nullptr),
              {"no-indexer.gguf: missing tensor blk.1.indexer.attn_q_b.weight"});
-  expect_has(open_error(dir, "no-hc.gguf", "blk.2.hc_attn_fn.weight", nullptr), {"no-hc.gguf: missing tensor blk.2.hc_attn_fn"});
-  expect_has(open_error(dir, "ratios.gguf", "",
+  expect_contains_all(open_error("no-hc.gguf", "blk.2.hc_attn_fn.weight", nullptr), {"no-hc.gguf: missing tensor blk.2.hc_attn_fn"});
+  expect_contains_all(open_error("ratios.gguf", "",
                         [](GgufWriter& w) {
                           std::vector<GgufValue> items(3);
                           for (GgufValue& v : items) {
@@ -314,12 +264,12 @@ TEST(Deepseek4Session, BadFilesAreClearErrors) {
                           w.set_array("deepseek4.attention.compress_ratios", GgufValueType::U32, items);
                         }),
              {"ratios.gguf", "deepseek4.attention.compress_ratios has 3 entries"});
-  expect_has(open_error(dir, "hc.gguf", "", [](GgufWriter& w) { w.set_u32("deepseek4.hyper_connection.count", 3); }),
+  expect_contains_all(open_error("hc.gguf", "", [](GgufWriter& w) { w.set_u32("deepseek4.hyper_connection.count", 3); }),
              {"hc.gguf", "hyper-connection count must be 4"});
-  expect_has(open_error(dir, "hash.gguf", "", [](GgufWriter& w) { w.set_u32("deepseek4.hash_layer_count", 9); }),
+  expect_contains_all(open_error("hash.gguf", "", [](GgufWriter& w) { w.set_u32("deepseek4.hash_layer_count", 9); }),
              {"hash.gguf", "hash-routed layer count 9 is out of range for 4 layers"});
   // A token-to-expert table naming expert 8 of 8: it would index past the expert weights.
-  expect_has(open_error(dir, "tid2eid.gguf", "", nullptr,
+  expect_contains_all(open_error("tid2eid.gguf", "", nullptr,
                         [](const GgufTensor& t, std::vector<uint8_t>& bytes) {
                           if (t.name != "blk.0.ffn_gate_tid2eid.weight") return;
                           const int32_t bad = 8;

@@ -27,11 +27,6 @@ std::string tiny_gemma4(const testing::TempDir& dir, GgmlType type, const std::s
   return path;
 }
 
-struct Expected {
-  int position;
-  std::vector<std::pair<int32_t, double>> top;
-};
-
 // llama.cpp (node-llama-cpp 3.21.1, CPU, F32 KV cache, flash attention off) on the file
 // write_tiny_model({"gemma4", "tiny", f32, seed 1}) writes, fed kPrompt: the top five
 // next-token probabilities after positions 0, 5, 7 (past the window of 6) and 11.
@@ -39,7 +34,7 @@ struct Expected {
 //   archscope-cli make-model --arch gemma4 --preset tiny --type f32 --seed 1 -o g.gguf
 //   ARCHSCOPE_NODE_LLAMA_CPP=/opt/ref/node_modules node tests/writer/llama_cpp_check.mjs g.gguf
 //     --tokens 17,250,3,99,400,12,77,8,301,45,123,6 --top 5   (one command line)
-const std::vector<Expected> kLlamaCpp = {
+const std::vector<ExpectedTop> kLlamaCpp = {
     {0, {{52, 0.1631943}, {295, 0.1567764}, {319, 0.0995911}, {467, 0.0575827}, {164, 0.0354337}}},
     {5, {{20, 0.1263398}, {429, 0.1239905}, {173, 0.0738699}, {388, 0.0614329}, {246, 0.0581535}}},
     {7, {{101, 0.1235283}, {158, 0.1006693}, {416, 0.0757085}, {470, 0.0514349}, {217, 0.0338326}}},
@@ -55,21 +50,7 @@ void expect_matches_llama_cpp(const std::string& device) {
   testing::TempDir dir;
   std::unique_ptr<Session> session = open(tiny_gemma4(dir, GgmlType::F32), device, GgmlType::F32, 256);
   ASSERT_TRUE(session);
-  size_t fed = 0;
-  double worst = 0.0;
-  for (const Expected& e : kLlamaCpp) {
-    Result<std::vector<float>> logits = session->feed(std::span(kPrompt).subspan(fed, e.position + 1 - fed));
-    ASSERT_TRUE(logits) << logits.error().what();
-    fed = e.position + 1;
-    const std::vector<TokenProb> all = top_probabilities(*logits, logits->size());
-    std::vector<double> prob_of(logits->size(), 0.0);
-    for (const TokenProb& t : all) prob_of[t.id] = t.prob;
-    EXPECT_EQ(all[0].id, e.top[0].first) << "position " << e.position;
-    for (const auto& [id, prob] : e.top) {
-      EXPECT_NEAR(prob_of[id], prob, kLlamaCppTolerance) << "position " << e.position << " token " << id;
-      worst = std::max(worst, std::fabs(prob_of[id] - prob));
-    }
-  }
+  const double worst = expect_top_probabilities(*session, kPrompt, kLlamaCpp, kLlamaCppTolerance);
   std::printf("largest probability difference from llama.cpp: %g\n", worst);
 }
 
@@ -78,12 +59,14 @@ TEST(Gemma4Session, VulkanMatchesLlamaCpp) { expect_matches_llama_cpp("vulkan");
 
 // The same for the tiny MoE model (26B-A4B-like), produced the same way from
 //   archscope-cli make-model --arch gemma4 --preset tiny-moe --type f32 --seed 1 -o m.gguf
-const std::vector<Expected> kLlamaCppMoe = {  // global layer 5 without attn_v (V from attn_k)
+const std::vector<ExpectedTop> kLlamaCppMoe = {  // global layer 5 without attn_v (V from attn_k)
     {0, {{338, 0.0942357}, {368, 0.0589579}, {415, 0.0519222}, {304, 0.0435959}, {476, 0.0362371}}},
     {6, {{392, 0.1791932}, {412, 0.1515680}, {135, 0.0706142}, {338, 0.0639183}, {346, 0.0487577}}},
     {11, {{227, 0.1197984}, {55, 0.1042173}, {329, 0.1028858}, {209, 0.0830248}, {242, 0.0737476}}},
 };
 
+// The fp16 GELU table again, felt more here (two GELU MLPs per layer): measured 1.23e-3 at
+// worst (position 11, token 329); 1.0e-4 with the table emulated (an experiment).
 constexpr double kLlamaCppMoeTolerance = 1.5e-3;
 
 void expect_moe_matches_llama_cpp(const std::string& device) {
@@ -92,23 +75,7 @@ void expect_moe_matches_llama_cpp(const std::string& device) {
   write_tiny_model({"gemma4", "tiny-moe", GgmlType::F32, 1}, path);
   std::unique_ptr<Session> session = open(path, device, GgmlType::F32, 256);
   ASSERT_TRUE(session);
-  size_t fed = 0;
-  double worst = 0.0;
-  for (const Expected& e : kLlamaCppMoe) {
-    Result<std::vector<float>> logits = session->feed(std::span(kPrompt).subspan(fed, e.position + 1 - fed));
-    ASSERT_TRUE(logits) << logits.error().what();
-    fed = e.position + 1;
-    const std::vector<TokenProb> all = top_probabilities(*logits, logits->size());
-    std::vector<double> prob_of(logits->size(), 0.0);
-    for (const TokenProb& t : all) prob_of[t.id] = t.prob;
-    EXPECT_EQ(all[0].id, e.top[0].first) << "position " << e.position;
-    for (const auto& [id, prob] : e.top) {
-      // The fp16 GELU table again, felt more here (two GELU MLPs per layer): measured 1.23e-3
-      // at worst (position 11, token 329); 1.0e-4 with the table emulated (an experiment).
-      EXPECT_NEAR(prob_of[id], prob, kLlamaCppMoeTolerance) << "position " << e.position << " token " << id;
-      worst = std::max(worst, std::fabs(prob_of[id] - prob));
-    }
-  }
+  const double worst = expect_top_probabilities(*session, kPrompt, kLlamaCppMoe, kLlamaCppMoeTolerance);
   // Every MoE layer reports the newest token's two experts, best first, weights summing to 1
   // before the per-expert scales.
   const StepReport& r = session->last_report();
@@ -187,18 +154,7 @@ INSTANTIATE_TEST_SUITE_P(Types, Gemma4VulkanAgrees,
 TEST(Gemma4Session, PrefillBatchesAgreeWithDecode) {
   testing::TempDir dir;
   const std::string path = tiny_gemma4(dir, GgmlType::F32);
-  std::vector<float> reference;
-  for (int batch : {1, 5, 256}) {
-    std::unique_ptr<Session> session = open(path, "cpu", GgmlType::F32, batch);
-    ASSERT_TRUE(session);
-    Result<std::vector<float>> logits = session->feed(kPrompt);
-    ASSERT_TRUE(logits) << logits.error().what();
-    if (reference.empty()) {
-      reference = *logits;
-      continue;
-    }
-    for (size_t i = 0; i < reference.size(); ++i) ASSERT_NEAR((*logits)[i], reference[i], 1e-4) << "batch " << batch;
-  }
+  expect_batches_agree(path, kPrompt, {1, 5, 256});
 }
 
 // Cache bytes in use after N tokens are the CachePlan's prediction for N tokens: sliding
@@ -331,40 +287,23 @@ TEST(Gemma4Session, PleTableInHostMemorySavesDeviceBytes) {
 
 // Bad Gemma 4 files: a copy of the tiny model with one change fails to open with an error
 // naming the file and the problem, never a crash.
-std::string open_error(const testing::TempDir& dir, const std::string& name, const std::string& drop_tensor,
-                       const std::function<void(GgufWriter&)>& change) {
-  const GgufFile file = GgufFile::open(tiny_gemma4(dir, GgmlType::F16));
-  GgufWriter copy;
-  for (const auto& [key, value] : file.metadata()) {
-    if (key != "general.alignment") copy.set(key, value);
-  }
-  for (const GgufTensor& t : file.tensors()) {
-    if (t.name == drop_tensor) continue;
-    copy.add_tensor(t.name, t.shape, t.type, std::vector<uint8_t>(t.data, t.data + t.bytes));
-  }
-  if (change) change(copy);
-  copy.write(dir.file(name));
-  SessionOptions options;
-  options.device = "cpu";
-  Result<std::unique_ptr<Session>> session = Session::open(dir.file(name), options);
-  return session ? std::string("(opened)") : std::string(session.error().what());
-}
-
 TEST(Gemma4Session, BadFilesAreClearErrors) {
   testing::TempDir dir;
-  auto expect_has = [](const std::string& error, const std::vector<std::string>& parts) {
-    for (const std::string& part : parts) EXPECT_NE(error.find(part), std::string::npos) << part << " not in: " << error;
+  const std::string source = tiny_gemma4(dir, GgmlType::F16);
+  auto open_error = [&](const std::string& name, const std::string& drop_tensor,
+                        const std::function<void(GgufWriter&)>& change) {
+    return open_copy_error(dir, source, name, drop_tensor, change);
   };
-  expect_has(open_error(dir, "no-k.gguf", "blk.2.attn_k.weight", nullptr), {"no-k.gguf: missing tensor blk.2.attn_k.weight"});
-  expect_has(open_error(dir, "no-ple.gguf", "per_layer_model_proj.weight", nullptr),
+  expect_contains_all(open_error("no-k.gguf", "blk.2.attn_k.weight", nullptr), {"no-k.gguf: missing tensor blk.2.attn_k.weight"});
+  expect_contains_all(open_error("no-ple.gguf", "per_layer_model_proj.weight", nullptr),
              {"no-ple.gguf: missing tensor per_layer_model_proj.weight"});
-  expect_has(open_error(dir, "shared.gguf", "", [](GgufWriter& w) { w.set_u32("gemma4.attention.shared_kv_layers", 12); }),
+  expect_contains_all(open_error("shared.gguf", "", [](GgufWriter& w) { w.set_u32("gemma4.attention.shared_kv_layers", 12); }),
              {"shared.gguf", "gemma4.attention.shared_kv_layers (12) must be below the 10 layers"});
-  expect_has(open_error(dir, "kv.gguf", "", [](GgufWriter& w) { w.set_u32("gemma4.attention.value_length", 32); }),
+  expect_contains_all(open_error("kv.gguf", "", [](GgufWriter& w) { w.set_u32("gemma4.attention.value_length", 32); }),
              {"kv.gguf", "key_length == value_length"});
-  expect_has(open_error(dir, "kv-swa.gguf", "", [](GgufWriter& w) { w.set_u32("gemma4.attention.value_length_swa", 64); }),
+  expect_contains_all(open_error("kv-swa.gguf", "", [](GgufWriter& w) { w.set_u32("gemma4.attention.value_length_swa", 64); }),
              {"kv-swa.gguf", "key_length_swa == value_length_swa"});
-  expect_has(open_error(dir, "pattern.gguf", "",
+  expect_contains_all(open_error("pattern.gguf", "",
                         [](GgufWriter& w) {
                           std::vector<GgufValue> items(9);
                           for (GgufValue& v : items) v.type = GgufValueType::Bool;
@@ -373,7 +312,7 @@ TEST(Gemma4Session, BadFilesAreClearErrors) {
              {"pattern.gguf", "gemma4.attention.sliding_window_pattern has 9 entries but the model has 10 layers"});
   // 4 shared layers: layer 5 would own a cache, and the file has no K/V projections for it.
   // (llama.cpp refuses the file earlier: its shared sliding layers would read layer 4, a global one.)
-  expect_has(open_error(dir, "fewer-shared.gguf", "", [](GgufWriter& w) { w.set_u32("gemma4.attention.shared_kv_layers", 4); }),
+  expect_contains_all(open_error("fewer-shared.gguf", "", [](GgufWriter& w) { w.set_u32("gemma4.attention.shared_kv_layers", 4); }),
              {"fewer-shared.gguf", "shares the KV of layer 4, which is global"});
 }
 

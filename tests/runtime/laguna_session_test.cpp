@@ -36,31 +36,17 @@ std::string tiny_laguna(const testing::TempDir& dir, GgmlType type) {
 //   ARCHSCOPE_NODE_LLAMA_CPP=/opt/ref/node_modules node tests/writer/llama_cpp_check.mjs
 //     tiny-laguna-f32.gguf --tokens 17,250,3,99,400,12,77,8,301,45,123,6 --top 5
 // (the file: archscope-cli make-model --arch laguna --type f32 -o tiny-laguna-f32.gguf).
-struct Expected {
-  int position;
-  std::vector<std::pair<int32_t, float>> top;
-};
-const std::vector<Expected> kLlamaCpp = {
-    {0, {{502, 0.1066435f}, {386, 0.0940050f}, {204, 0.0848875f}, {1, 0.0627754f}, {332, 0.0604116f}}},
-    {5, {{6, 0.1342059f}, {488, 0.1063444f}, {175, 0.0957908f}, {77, 0.0579778f}, {366, 0.0536443f}}},
-    {11, {{133, 0.1597339f}, {126, 0.1529325f}, {348, 0.1322643f}, {469, 0.0436473f}, {375, 0.0337287f}}},
+const std::vector<ExpectedTop> kLlamaCpp = {
+    {0, {{502, 0.1066435}, {386, 0.0940050}, {204, 0.0848875}, {1, 0.0627754}, {332, 0.0604116}}},
+    {5, {{6, 0.1342059}, {488, 0.1063444}, {175, 0.0957908}, {77, 0.0579778}, {366, 0.0536443}}},
+    {11, {{133, 0.1597339}, {126, 0.1529325}, {348, 0.1322643}, {469, 0.0436473}, {375, 0.0337287}}},
 };
 
 void expect_matches_llama_cpp(const std::string& device) {
   testing::TempDir dir;
   std::unique_ptr<Session> session = open(tiny_laguna(dir, GgmlType::F32), device);
   ASSERT_TRUE(session);
-  size_t fed = 0;
-  for (const Expected& e : kLlamaCpp) {
-    Result<std::vector<float>> logits = session->feed(std::span(kPrompt).subspan(fed, e.position + 1 - fed));
-    ASSERT_TRUE(logits) << logits.error().what();
-    fed = e.position + 1;
-    const std::vector<TokenProb> top = top_probabilities(*logits, 5);
-    for (size_t i = 0; i < e.top.size(); ++i) {
-      EXPECT_EQ(top[i].id, e.top[i].first) << "position " << e.position << " rank " << i;
-      EXPECT_NEAR(top[i].prob, e.top[i].second, 2e-6) << "position " << e.position << " rank " << i;
-    }
-  }
+  expect_top_probabilities(*session, kPrompt, kLlamaCpp, 2e-6);
 }
 
 TEST(LagunaSession, CpuMatchesLlamaCpp) { expect_matches_llama_cpp("cpu"); }
@@ -70,18 +56,7 @@ TEST(LagunaSession, VulkanMatchesLlamaCpp) { expect_matches_llama_cpp("vulkan");
 TEST(LagunaSession, PrefillBatchesAgreeWithDecode) {
   testing::TempDir dir;
   const std::string path = tiny_laguna(dir, GgmlType::F32);
-  std::vector<float> reference;
-  for (int batch : {1, 5, 256}) {
-    std::unique_ptr<Session> session = open(path, "cpu", GgmlType::F32, batch);
-    ASSERT_TRUE(session);
-    Result<std::vector<float>> logits = session->feed(kPrompt);
-    ASSERT_TRUE(logits) << logits.error().what();
-    if (reference.empty()) {
-      reference = *logits;
-      continue;
-    }
-    for (size_t i = 0; i < reference.size(); ++i) ASSERT_NEAR((*logits)[i], reference[i], 1e-4) << "batch " << batch;
-  }
+  expect_batches_agree(path, kPrompt, {1, 5, 256});
 }
 
 // Vulkan against the CPU reference: the same greedy 64 tokens after the prompt (76

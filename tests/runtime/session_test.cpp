@@ -23,41 +23,26 @@ std::string tiny_model(const testing::TempDir& dir, const std::string& arch, Ggm
   return path;
 }
 
-struct Expected {
-  int position;
-  std::vector<std::pair<int32_t, float>> top;
-};
-
 // llama.cpp (node-llama-cpp 3.21.1, CPU, F32 KV cache, flash attention off) on the files
 // write_tiny_model({arch, "tiny", f32, seed 1}) writes, fed kPrompt: the top five
 // next-token probabilities after positions 0, 5 and 11. Produced with
 // tests/writer/llama_cpp_check.mjs --tokens 17,250,3,99,400,12,77,8,301,45,123,6 --top 5.
-const std::map<std::string, std::vector<Expected>> kLlamaCpp = {
+const std::map<std::string, std::vector<ExpectedTop>> kLlamaCpp = {
     {"llama",
-     {{0, {{129, 0.2417274f}, {341, 0.1496871f}, {183, 0.0810206f}, {123, 0.0665636f}, {271, 0.0368723f}}},
-      {5, {{111, 0.1131883f}, {174, 0.0547082f}, {249, 0.0542514f}, {23, 0.0498553f}, {382, 0.0452345f}}},
-      {11, {{407, 0.2306931f}, {341, 0.0875745f}, {116, 0.0683820f}, {123, 0.0536384f}, {136, 0.0318340f}}}}},
+     {{0, {{129, 0.2417274}, {341, 0.1496871}, {183, 0.0810206}, {123, 0.0665636}, {271, 0.0368723}}},
+      {5, {{111, 0.1131883}, {174, 0.0547082}, {249, 0.0542514}, {23, 0.0498553}, {382, 0.0452345}}},
+      {11, {{407, 0.2306931}, {341, 0.0875745}, {116, 0.0683820}, {123, 0.0536384}, {136, 0.0318340}}}}},
     {"qwen3",
-     {{0, {{313, 0.2832080f}, {255, 0.1447792f}, {399, 0.0882521f}, {411, 0.0567935f}, {71, 0.0368981f}}},
-      {5, {{334, 0.1700216f}, {466, 0.1476715f}, {403, 0.0957687f}, {398, 0.0772519f}, {399, 0.0291207f}}},
-      {11, {{146, 0.4811582f}, {280, 0.0367619f}, {17, 0.0287701f}, {466, 0.0207432f}, {406, 0.0204281f}}}}},
+     {{0, {{313, 0.2832080}, {255, 0.1447792}, {399, 0.0882521}, {411, 0.0567935}, {71, 0.0368981}}},
+      {5, {{334, 0.1700216}, {466, 0.1476715}, {403, 0.0957687}, {398, 0.0772519}, {399, 0.0291207}}},
+      {11, {{146, 0.4811582}, {280, 0.0367619}, {17, 0.0287701}, {466, 0.0207432}, {406, 0.0204281}}}}},
 };
 
 void expect_matches_llama_cpp(const std::string& arch, const std::string& device) {
   testing::TempDir dir;
   std::unique_ptr<Session> session = open(tiny_model(dir, arch, GgmlType::F32), device);
   ASSERT_TRUE(session);
-  size_t fed = 0;
-  for (const Expected& e : kLlamaCpp.at(arch)) {
-    Result<std::vector<float>> logits = session->feed(std::span(kPrompt).subspan(fed, e.position + 1 - fed));
-    ASSERT_TRUE(logits) << logits.error().what();
-    fed = e.position + 1;
-    const std::vector<TokenProb> top = top_probabilities(*logits, 5);
-    for (size_t i = 0; i < e.top.size(); ++i) {
-      EXPECT_EQ(top[i].id, e.top[i].first) << arch << " position " << e.position << " rank " << i;
-      EXPECT_NEAR(top[i].prob, e.top[i].second, 2e-6) << arch << " position " << e.position << " rank " << i;
-    }
-  }
+  expect_top_probabilities(*session, kPrompt, kLlamaCpp.at(arch), 2e-6);
 }
 
 TEST(Session, CpuMatchesLlamaCppLlama) { expect_matches_llama_cpp("llama", "cpu"); }
@@ -69,18 +54,7 @@ TEST(Session, VulkanMatchesLlamaCppQwen3) { expect_matches_llama_cpp("qwen3", "v
 TEST(Session, PrefillBatchesAgreeWithDecode) {
   testing::TempDir dir;
   const std::string path = tiny_model(dir, "qwen3", GgmlType::F32);
-  std::vector<float> reference;
-  for (int batch : {1, 5, 256}) {
-    std::unique_ptr<Session> session = open(path, "cpu", GgmlType::F32, batch);
-    ASSERT_TRUE(session);
-    Result<std::vector<float>> logits = session->feed(kPrompt);
-    ASSERT_TRUE(logits) << logits.error().what();
-    if (reference.empty()) {
-      reference = *logits;
-      continue;
-    }
-    for (size_t i = 0; i < reference.size(); ++i) ASSERT_NEAR((*logits)[i], reference[i], 1e-4) << "batch " << batch;
-  }
+  expect_batches_agree(path, kPrompt, {1, 5, 256});
 }
 
 // Vulkan against the CPU reference for every weight type: the same greedy 64 tokens and

@@ -19,6 +19,7 @@
 #include "archscope/model_writer.h"
 #include "archscope/tokenizer.h"
 #include "formats/format_fixtures.h"
+#include "writer/llama_cpp_run.h"
 
 namespace archscope {
 namespace {
@@ -323,38 +324,17 @@ TEST(TinyDeepseek4, VocabularyAndChat) {
 // ARCHSCOPE_NODE_LLAMA_CPP names a node_modules folder holding node-llama-cpp (e.g.
 // /opt/ref/node_modules); skipped otherwise. archscope's own deepseek4 forward pass is
 // compared elsewhere.
-std::string run(const std::string& command) {
-  std::string out;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (!pipe) return out;
-  char buffer[4096];
-  size_t n;
-  while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) out.append(buffer, n);
-  const int status = ::pclose(pipe);
-  if (status != 0) out = "exit status " + std::to_string(status) + "\n" + out;
-  return out;
-}
-
 TEST(TinyDeepseek4, LlamaCppRunsIt) {
-  const char* modules = std::getenv("ARCHSCOPE_NODE_LLAMA_CPP");
-  if (!modules || !*modules) GTEST_SKIP() << "set ARCHSCOPE_NODE_LLAMA_CPP to a node_modules folder with node-llama-cpp";
+  if (testing::node_llama_cpp_modules().empty()) GTEST_SKIP() << testing::kNeedsNodeLlamaCpp;
   testing::TempDir dir;
   const std::string path = dir.file("deepseek4.gguf");
   write_tiny_model({"deepseek4", "tiny", GgmlType::F32, 1}, path);
-  std::string ids;
   const int n_tokens = 300;
-  for (int i = 0; i < n_tokens; ++i) {
-    if (i > 0) ids += ',';
-    ids += std::to_string(1 + (i * 37) % 500);
-  }
-  const std::string output = run("ARCHSCOPE_NODE_LLAMA_CPP='" + std::string(modules) + "' node '" ARCHSCOPE_SOURCE_DIR
-                                 "/tests/writer/llama_cpp_check.mjs' '" + path + "' --tokens " + ids + " --top 5");
+  std::vector<int32_t> tokens;
+  for (int i = 0; i < n_tokens; ++i) tokens.push_back(1 + (i * 37) % 500);
   nlohmann::json result;
-  try {
-    result = nlohmann::json::parse(output);
-  } catch (const nlohmann::json::exception&) {
-    FAIL() << "llama_cpp_check.mjs printed no JSON:\n" << output;
-  }
+  const std::string error = testing::run_llama_cpp_check(path, tokens, result);
+  ASSERT_TRUE(error.empty()) << error;
   EXPECT_EQ(result["architecture"], "deepseek4");
   EXPECT_EQ(result["vocab"], 512);
   ASSERT_EQ(result["positions"].size(), static_cast<size_t>(n_tokens));

@@ -20,6 +20,7 @@
 #include "archscope/session.h"
 #include "archscope/tokenizer.h"
 #include "formats/format_fixtures.h"
+#include "writer/llama_cpp_run.h"
 
 namespace archscope {
 namespace {
@@ -260,42 +261,22 @@ TEST(TinyGemma4, VocabularyAndChatTemplateWork) {
   EXPECT_EQ(turn.front(), tok.find_token("<|turn>"));
 }
 
-std::string run(const std::string& command) {
-  std::string out;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (!pipe) return out;
-  char buffer[4096];
-  size_t n;
-  while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) out.append(buffer, n);
-  const int status = ::pclose(pipe);
-  if (status != 0) out = "exit status " + std::to_string(status) + "\n" + out;
-  return out;
-}
-
 // llama.cpp loads and runs the file; its next-token distribution at every position of a
 // prompt that crosses the window matches archscope's CPU path within the bound its fp16
 // GELU table allows (tests/runtime/gemma4_session_test.cpp holds fixed values of it).
 // Measured: at most 1.6e-3 here; with llama.cpp's table emulated in archscope's GELU (an
 // experiment, not kept) at most 3.5e-5, so the GELU table is nearly all of it.
 TEST(TinyGemma4, LlamaCppRunsItLikeArchscope) {
-  const char* modules = std::getenv("ARCHSCOPE_NODE_LLAMA_CPP");
-  if (!modules || !*modules) GTEST_SKIP() << "set ARCHSCOPE_NODE_LLAMA_CPP to a node_modules folder with node-llama-cpp";
+  if (testing::node_llama_cpp_modules().empty()) GTEST_SKIP() << testing::kNeedsNodeLlamaCpp;
   for (const std::string preset : {"tiny", "tiny-moe", "demo"}) {
     SCOPED_TRACE(preset);
     TempDir dir;
     const std::string path = dir.file(preset + ".gguf");
     write_tiny_model({"gemma4", preset, GgmlType::F32, 3}, path);
     const std::vector<int32_t> tokens = {2, 300, 17, 260, 99, 400, 45, 12, 77, 8, 301};
-    std::string ids;
-    for (int32_t t : tokens) ids += (ids.empty() ? "" : ",") + std::to_string(t);
-    const std::string output = run("ARCHSCOPE_NODE_LLAMA_CPP='" + std::string(modules) + "' node '" ARCHSCOPE_SOURCE_DIR
-                                   "/tests/writer/llama_cpp_check.mjs' '" + path + "' --tokens " + ids + " --top 5");
     nlohmann::json result;
-    try {
-      result = nlohmann::json::parse(output);
-    } catch (const nlohmann::json::exception&) {
-      FAIL() << "llama_cpp_check.mjs printed no JSON:\n" << output;
-    }
+    const std::string error = testing::run_llama_cpp_check(path, tokens, result);
+    ASSERT_TRUE(error.empty()) << error;
     ASSERT_EQ(result["positions"].size(), tokens.size());
     EXPECT_EQ(result["architecture"], "gemma4");
     EXPECT_EQ(result["chat_wrapper"], "Gemma 4");

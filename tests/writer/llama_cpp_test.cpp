@@ -16,22 +16,11 @@
 #include "archscope/model_writer.h"
 #include "archscope/sampler.h"
 #include "formats/format_fixtures.h"
+#include "writer/llama_cpp_run.h"
 #include "writer/tiny_forward.h"
 
 namespace archscope {
 namespace {
-
-std::string run(const std::string& command) {
-  std::string out;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (!pipe) return out;
-  char buffer[4096];
-  size_t n;
-  while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) out.append(buffer, n);
-  const int status = ::pclose(pipe);
-  if (status != 0) out = "exit status " + std::to_string(status) + "\n" + out;
-  return out;
-}
 
 struct Case {
   std::string arch;
@@ -46,8 +35,7 @@ std::string case_name(const ::testing::TestParamInfo<Case>& info) {
 class LlamaCppRuns : public ::testing::TestWithParam<Case> {};
 
 TEST_P(LlamaCppRuns, TopProbabilitiesAgree) {
-  const char* modules = std::getenv("ARCHSCOPE_NODE_LLAMA_CPP");
-  if (!modules || !*modules) GTEST_SKIP() << "set ARCHSCOPE_NODE_LLAMA_CPP to a node_modules folder with node-llama-cpp";
+  if (testing::node_llama_cpp_modules().empty()) GTEST_SKIP() << testing::kNeedsNodeLlamaCpp;
   testing::TempDir dir;
   const std::string path = dir.file("model.gguf");
   write_tiny_model({GetParam().arch, "tiny", GetParam().type, 11}, path);
@@ -56,19 +44,9 @@ TEST_P(LlamaCppRuns, TopProbabilitiesAgree) {
   ASSERT_TRUE(spec.ok()) << spec.error().what();
 
   const std::vector<int32_t> tokens = {300, 17, 260, 99, 400};
-  std::string ids;
-  for (int32_t t : tokens) {
-    if (!ids.empty()) ids += ',';
-    ids += std::to_string(t);
-  }
-  const std::string output = run("ARCHSCOPE_NODE_LLAMA_CPP='" + std::string(modules) + "' node '" ARCHSCOPE_SOURCE_DIR
-                                 "/tests/writer/llama_cpp_check.mjs' '" + path + "' --tokens " + ids + " --top 5");
   nlohmann::json result;
-  try {
-    result = nlohmann::json::parse(output);
-  } catch (const nlohmann::json::exception&) {
-    FAIL() << "llama_cpp_check.mjs printed no JSON:\n" << output;
-  }
+  const std::string error = testing::run_llama_cpp_check(path, tokens, result);
+  ASSERT_TRUE(error.empty()) << error;
   ASSERT_EQ(result["positions"].size(), tokens.size());
   EXPECT_EQ(result["vocab"], spec->vocab);
 
