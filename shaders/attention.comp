@@ -16,6 +16,12 @@
 // Prefill takes TOKENS consecutive query tokens per work group as well, so each key and
 // value read serves TOKENS x HEADS queries (each with its own masks and online softmax);
 // queries and weights sit in shared memory as vec4s, so one load brings four of them.
+// DeepSeek V4 (attention_with_compressed): compressed entries join the raw window in one
+// softmax. They are a second cache, attended in dispatches of their own with window 0 whose
+// splits continue the raw cache's, and attention_combine.comp merges all of them. Slot s of
+// a compressed cache holds positions [s ratio, (s + 1) ratio) (filled: (first_position +
+// n_tokens) / ratio slots). With a selection (IndexerTopK ids, selected_k per token, -1:
+// none) the split covers the token's list of ids instead of the slots (TOKENS is 1 then).
 // Grid: x = splits of this part, y = query heads / HEADS, z = tokens / TOKENS.
 #version 450
 #extension GL_GOOGLE_include_directive : require
@@ -39,6 +45,7 @@ layout(set = 0, binding = 4) readonly buffer Positions { int positions[]; };
 layout(set = 0, binding = 5) readonly buffer Sinks { float sinks[]; };
 layout(set = 0, binding = 6) writeonly buffer Partials { float partials[]; };
 layout(set = 0, binding = 7) writeonly buffer Out { float result[]; };
+layout(set = 0, binding = 8) readonly buffer Selected { float selected[]; };  // tokens x selected_k
 
 layout(push_constant) uniform Push {
   uint q_heads, kv_heads, head_dim_k, head_dim_v;
@@ -51,6 +58,8 @@ layout(push_constant) uniform Push {
   uint key_stride, value_stride;  // bytes per slot
   uint value_head;             // elements between KV heads in a value row
   uint splits;                 // in all parts; 1: write the output directly
+  uint ratio;                  // positions per slot (compressed entries), else 1
+  uint selected_k;             // ids per token in Selected; 0: attend all slots
 } p;
 
 #define QUANT_WORDS keys
@@ -72,6 +81,7 @@ float value_at(uint row, uint d) {
 shared vec4 q_shared[Q_SIZE / 4u];         // per query: head_dim_k rounded up to 4, zero padded
 shared vec4 weight_shared[64u * Q4];       // per slot of the tile: exp(score - m) per query, 0 when masked
 shared vec4 max_partials[64u * Q4];        // per subgroup: the tile maxima per query
+shared uint tile_slots[64];                // the slot each tile entry reads (a selection's ids)
 
 // Maxima over the work group of each query's score (one pair of barriers for all).
 void tile_maxima(float score[QUERIES], out float result[QUERIES]) {
@@ -99,9 +109,12 @@ void main() {
   if (t0 >= uint(step.n_tokens)) return;
   const uint lid = gl_LocalInvocationID.x;
   const uint kv_head = first_head / (p.q_heads / p.kv_heads);
-  const uint filled = uint(min(step.first_position + step.n_tokens, int(p.capacity)));
-  const uint begin = p.first_slot + gl_WorkGroupID.x * p.chunk;
-  const uint end = min(min(begin + p.chunk, p.first_slot + p.part_slots), filled);
+  const uint filled = uint(min((step.first_position + step.n_tokens) / int(p.ratio), int(p.capacity)));
+  const bool gather = p.selected_k > 0u;
+  // The tile walks slots [begin, end), or with a selection entries [begin, end) of its list.
+  const uint begin = (gather ? 0u : p.first_slot) + gl_WorkGroupID.x * p.chunk;
+  const uint end = gather ? min(begin + p.chunk, p.selected_k)
+                          : min(min(begin + p.chunk, p.first_slot + p.part_slots), filled);
   const uint q_stride = (p.head_dim_k + 3u) / 4u;  // vec4s per query in q_shared
   // Tokens of the tile past the step's last are never visible, nor written.
   const uint tokens = min(TOKENS, uint(step.n_tokens) - t0);
@@ -124,10 +137,17 @@ void main() {
   for (uint base = begin; base < end; base += 64u) {
     // Invocation lid scores slot base + lid for each query; a slot is visible to all heads
     // of a token or to none (they share the query position).
-    const uint slot = base + lid;
+    uint slot = base + lid;
+    bool present = slot < end;
+    if (gather && present) {  // the id, if it is one of this part's filled slots
+      const float id = selected[t0 * p.selected_k + slot];
+      slot = id >= 0.0 ? uint(id) : 0xFFFFFFFFu;
+      present = slot >= p.first_slot && slot - p.first_slot < p.part_slots && slot < filled;
+    }
+    tile_slots[lid] = present ? slot : p.first_slot;
     float score[QUERIES];
     for (uint i = 0u; i < QUERIES; ++i) score[i] = MASKED;
-    if (slot < end) {
+    if (present) {
       const int key_pos = positions[slot];
       bool visible[TOKENS], seen = false;
       for (uint tt = 0u; tt < TOKENS; ++tt) {
@@ -162,7 +182,7 @@ void main() {
       }
     }
     float tile_max[QUERIES];
-    tile_maxima(score, tile_max);
+    tile_maxima(score, tile_max);  // (its barriers also publish tile_slots)
     bool any_visible = false;
     for (uint i = 0u; i < QUERIES; ++i) any_visible = any_visible || tile_max[i] != MASKED;
     if (!any_visible) continue;  // nothing visible in this tile
@@ -191,7 +211,7 @@ void main() {
         used = used || any(notEqual(w4[c], vec4(0.0)));
       }
       if (!used) continue;
-      const uint row = (base + s - p.first_slot) * p.value_stride;
+      const uint row = (tile_slots[s] - p.first_slot) * p.value_stride;
       for (uint j = 0u; j < DIMS; ++j) {
         const uint d = lid + 64u * j;
         if (d >= p.head_dim_v) break;

@@ -3,6 +3,7 @@
 //   1 mul       a * b            4 swiglu    silu(a) * b
 //   2 scale     a * scalar       5 geglu     gelu_tanh(a) * b
 //   6 softplus  log(1 + exp(a))  7 keep heads  a, or 0 in a dropped head (see below)
+//   8 clamped swiglu  silu(min(a, limit)) * clamp(b, -limit, limit), limit = scalar (DeepSeek V4)
 // b is another tensor of a's shape, or (MulWeight) one row broadcast over the rows, or one
 // scalar, or (per-head gates) one value per `group` columns of a. Keep heads: of every
 // `period` heads of `group` columns, the first `kept` stay. In place (out = a) is fine.
@@ -62,6 +63,7 @@ void main() {
     if (p.op == 0u) y = x + other;
     else if (p.op == 1u) y = x * other;
     else if (p.op == 4u) y = silu(x) * other;
+    else if (p.op == 8u) y = silu(min(x, p.scalar)) * clamp(other, -p.scalar, p.scalar);
     else y = gelu_tanh(x) * other;
   }
   result[i] = y;

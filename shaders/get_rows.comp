@@ -1,4 +1,5 @@
-// GetRows: out[t] = dequantized row tokens[t] of a table (the token embedding).
+// GetRows: out[t] = dequantized row tokens[t] of a table (the token embedding), or of an
+// i32 table (DeepSeek V4's token -> expert ids) converted to floats.
 // A table bigger than one binding is bound in pieces of whole rows, one dispatch each;
 // a dispatch writes the tokens whose row lies in its piece.
 // Grid: x covers the row's 32-element units, y the tokens (up to the graph's max_tokens).
@@ -31,6 +32,11 @@ void main() {
 
   const uint e = 32u * unit, n = min(32u, p.cols - e);
   float v[32];
-  load32((id - p.first_row) * p.row_bytes, e, n, v);
+  if (QUANT_TYPE == TYPE_I32) {
+    const uint w = (id - p.first_row) * p.row_bytes / 4u + e;
+    for (uint i = 0u; i < n; ++i) v[i] = float(int(table[w + i]));
+  } else {
+    load32((id - p.first_row) * p.row_bytes, e, n, v);
+  }
   for (uint i = 0u; i < n; ++i) result[t * p.cols + e + i] = v[i];
 }

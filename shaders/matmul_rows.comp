@@ -26,7 +26,7 @@ layout(set = 0, binding = 2) readonly buffer X { float x[]; };
 layout(set = 0, binding = 3) writeonly buffer Out { float result[]; };
 
 layout(push_constant) uniform Push {
-  uint cols, row_bytes, rows, first_out, out_cols, per_token;  // as in matmul_vec.comp
+  uint cols, row_bytes, rows, first_out, out_cols, per_token, x_stride, x_offset, first_row;  // as in matmul_vec.comp
 } p;
 
 #define QUANT_WORDS weights
@@ -40,12 +40,12 @@ void main() {
   // Invocations past the last row compute a copy of it and store nothing: every lane must
   // stay for the shuffles (and lavapipe reads fastest with all lanes active).
   const uint r_out = gl_WorkGroupID.x * gl_WorkGroupSize.x + gl_LocalInvocationID.x;
-  const uint row = min(r_out, p.rows - 1u) * p.row_bytes;
+  const uint row = (p.first_row + min(r_out, p.rows - 1u)) * p.row_bytes;
   // Tokens past the step's last repeat it (their sums are dropped): no branch per token.
   uint x_row[TOKENS];
   float acc[TOKENS];
   for (uint t = 0u; t < TOKENS; ++t) {
-    x_row[t] = min(token0 + t, tokens - 1u) * p.cols;
+    x_row[t] = min(token0 + t, tokens - 1u) * p.x_stride + p.x_offset;
     acc[t] = 0.0;
   }
   for (uint e = 0u; e < p.cols; e += 32u) {

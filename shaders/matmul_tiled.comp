@@ -16,7 +16,7 @@ layout(set = 0, binding = 2) readonly buffer X { float x[]; };
 layout(set = 0, binding = 3) writeonly buffer Out { float result[]; };
 
 layout(push_constant) uniform Push {
-  uint cols, row_bytes, rows, first_out, out_cols, per_token;  // as in matmul_vec.comp
+  uint cols, row_bytes, rows, first_out, out_cols, per_token, x_stride, x_offset, first_row;  // as in matmul_vec.comp
 } p;
 
 #define QUANT_WORDS weights
@@ -41,7 +41,7 @@ void main() {
     if (id < TILE) {  // invocations 0..31 dequantize one W row's unit each
       float v[32];
       if (row0 + id < p.rows) {
-        load32((row0 + id) * p.row_bytes, e, n, v);
+        load32((p.first_row + row0 + id) * p.row_bytes, e, n, v);
       } else {
         for (uint i = 0u; i < 32u; ++i) v[i] = 0.0;
       }
@@ -49,7 +49,7 @@ void main() {
     }
     for (uint k = id; k < TILE * TILE; k += gl_WorkGroupSize.x) {
       const uint t = k / TILE, c = k % TILE;
-      x_tile[t][c] = (token0 + t < tokens && c < n) ? x[(token0 + t) * p.cols + e + c] : 0.0;
+      x_tile[t][c] = (token0 + t < tokens && c < n) ? x[(token0 + t) * p.x_stride + p.x_offset + e + c] : 0.0;
     }
     barrier();
     for (uint c = 0u; c < TILE; ++c) {

@@ -29,13 +29,16 @@ layout(push_constant) uniform Push {
   uint first_out;  // output column of the piece's first row
   uint out_cols;   // output columns (all W rows)
   uint per_token;  // x has one row per token (else one row)
+  uint x_stride;   // floats between x rows (cols, or more when x holds groups side by side)
+  uint x_offset;   // float of x's row where this product's columns start
+  uint first_row;  // piece row of this product's first row (GroupedMatMul: a group's rows)
 } p;
 
 #define QUANT_WORDS weights
 #include "quant.glsl"
 
 vec4 x4(uint t, uint e) {
-  const uint i = t * p.cols + e;
+  const uint i = t * p.x_stride + p.x_offset + e;
   if (e + 4u <= p.cols) return vec4(x[i], x[i + 1u], x[i + 2u], x[i + 3u]);
   vec4 v = vec4(0.0);
   for (uint k = 0u; e + k < p.cols; ++k) v[k] = x[i + k];
@@ -51,7 +54,7 @@ void main() {
     if (tokens == 1u) {  // decode: one token, one accumulator
       float sum = 0.0;
       for (uint e = 4u * gl_SubgroupInvocationID; e < p.cols; e += 4u * gl_SubgroupSize) {
-        sum += dot(load4(r * p.row_bytes, e, p.cols), x4(0u, e));
+        sum += dot(load4((p.first_row + r) * p.row_bytes, e, p.cols), x4(0u, e));
       }
       sum = subgroupAdd(sum);
       if (subgroupElect()) result[p.first_out + r] = sum;
@@ -60,7 +63,7 @@ void main() {
     float acc[MAX_TOKENS];
     for (uint t = 0u; t < MAX_TOKENS; ++t) acc[t] = 0.0;
     for (uint e = 4u * gl_SubgroupInvocationID; e < p.cols; e += 4u * gl_SubgroupSize) {
-      const vec4 w = load4(r * p.row_bytes, e, p.cols);
+      const vec4 w = load4((p.first_row + r) * p.row_bytes, e, p.cols);
       for (uint t = 0u; t < tokens; ++t) acc[t] += dot(w, x4(t, e));
     }
     for (uint t = 0u; t < tokens; ++t) {

@@ -22,6 +22,7 @@
 
 const uint TYPE_F32 = 0u, TYPE_F16 = 1u, TYPE_Q4_0 = 2u, TYPE_Q8_0 = 8u;
 const uint TYPE_Q4_K = 12u, TYPE_Q5_K = 13u, TYPE_Q6_K = 14u, TYPE_BF16 = 30u;
+const uint TYPE_I32 = 26u;  // index tables, only gathered (get_rows.comp)
 
 // The 4 bytes starting at even byte offset b, little-endian.
 uint word_at(uint b) {

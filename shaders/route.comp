@@ -2,7 +2,10 @@
 // the router logits (softmax, sigmoid or sqrt(softplus)), the top_k experts by score plus
 // the selection bias (ties: lower id), their unbiased scores as weights, renormalised to
 // sum 1 (the sum clamped to >= 6.1e-5) and scaled. out row: top_k ids (as floats, best
-// first), then top_k weights.
+// first), then top_k weights. With `chosen` (DeepSeek V4's hash routing) the experts are
+// given (ids as floats, from the token's row of an id table) and only weighed here; the
+// backend checks the table's ids, and an id outside [0, experts) is clamped into it so that
+// nothing is read out of bounds.
 // One work group per token; its invocations take the experts in turn. top_k rounds, each
 // an arg-max over the experts not yet chosen: every invocation finds its best, then a
 // shared-memory tree finds the group's (a decode step routes in a few microseconds even
@@ -21,6 +24,7 @@ const uint NONE = 0xFFFFFFFFu;
 layout(set = 0, binding = 1) readonly buffer Logits { float logits[]; };
 layout(set = 0, binding = 2) readonly buffer Bias { float bias[]; };
 layout(set = 0, binding = 3) writeonly buffer Out { float result[]; };
+layout(set = 0, binding = 4) readonly buffer Chosen { float given[]; };  // tokens x top_k, if has_chosen
 
 layout(push_constant) uniform Push {
   uint experts;
@@ -30,6 +34,7 @@ layout(push_constant) uniform Push {
   uint normalize;
   float scale;
   uint per_token;
+  uint has_chosen;
 } p;
 
 shared float cand_sel[GROUP], cand_score[GROUP];
@@ -38,6 +43,10 @@ shared uint chosen[MAX_K];
 shared float chosen_score[MAX_K];
 
 float softplus(float x) { return x > 20.0 ? x : log(1.0 + exp(x)); }
+// An expert's score from its logit (softmax: with the row's maximum m and sum of exp).
+float expert_score(float x, float m, float sum) {
+  return p.score == 0u ? exp(x - m) / sum : p.score == 1u ? 1.0 / (1.0 + exp(-x)) : sqrt(softplus(x));
+}
 
 // a beats b: a higher selection value, or the same and a lower id; NONE never wins.
 bool beats(float a_sel, uint a_id, float b_sel, uint b_id) {
@@ -57,7 +66,16 @@ void main() {
     sum = workgroup_sum(sum);
   }
 
-  for (uint j = 0u; j < p.top_k; ++j) {
+  if (p.has_chosen != 0u) {
+    if (id < p.top_k) {
+      const float e = clamp(given[t * p.top_k + id], 0.0, float(p.experts - 1u));
+      chosen[id] = uint(e);
+      const float x = logits[base + chosen[id]];
+      chosen_score[id] = expert_score(x, m, sum);
+    }
+    barrier();
+  }
+  for (uint j = 0u; j < (p.has_chosen != 0u ? 0u : p.top_k); ++j) {
     float best_sel = 0.0, best_score = 0.0;
     uint best = NONE;
     for (uint e = id; e < p.experts; e += GROUP) {  // ascending ids: strict > keeps the lower id
@@ -65,7 +83,7 @@ void main() {
       for (uint i = 0u; i < j; ++i) taken = taken || chosen[i] == e;
       if (taken) continue;
       const float x = logits[base + e];
-      const float s = p.score == 0u ? exp(x - m) / sum : p.score == 1u ? 1.0 / (1.0 + exp(-x)) : sqrt(softplus(x));
+      const float s = expert_score(x, m, sum);
       const float sel = p.has_bias != 0u ? s + bias[e] : s;
       if (best == NONE || sel > best_sel) {
         best = e;

@@ -2,6 +2,9 @@
 // cache type, and records the slot's position. Token t is at position first_position + t,
 // slot position % capacity (a ring buffer when capacity is a sliding window). When a step
 // has more tokens than slots, the last token for a slot wins, as writing in order would.
+// Compressed entries (ratio > 1, DeepSeek V4): only tokens whose position p completes a
+// block of `ratio` store (the entry pooled into their row by compress_kv.comp), in slot
+// p / ratio (the host checks it is below capacity), recording p.
 // Cache rows are padded to whole words, so every invocation writes whole words of its own:
 //   f32: one element; f16 / bf16: two elements; q8_0: two blocks (64 elements, 17 words).
 // A cache bigger than one binding is bound in parts of whole slots, one dispatch each.
@@ -26,6 +29,7 @@ layout(push_constant) uniform Push {
   uint capacity;
   uint first_slot, slots;         // the part of the cache bound here
   uint has_values;
+  uint ratio;                     // positions per slot: 1, or a compressed cache's ratio
 } p;
 
 float source(bool value, uint i) { return value ? values[i] : keys[i]; }
@@ -62,9 +66,15 @@ void quantize_q8_0(bool value, uint src, out uint halves[17]) {
 void main() {
   const uint t = gl_WorkGroupID.y;
   const uint n = uint(step.n_tokens);
-  if (t >= n || t + p.capacity < n) return;  // no such token, or a later one takes the slot
+  if (t >= n) return;
   const int position = step.first_position + int(t);
-  const uint slot = uint(position) % p.capacity;
+  uint slot = uint(position) % p.capacity;
+  if (p.ratio > 1u) {
+    if ((uint(position) + 1u) % p.ratio != 0u || uint(position) / p.ratio >= p.capacity) return;  // no entry here
+    slot = uint(position) / p.ratio;
+  } else if (t + p.capacity < n) {
+    return;  // a later token takes the slot
+  }
   if (slot < p.first_slot || slot - p.first_slot >= p.slots) return;  // in another part
   const bool value = gl_WorkGroupID.z == 1u;
   if (value && p.has_values == 0u) return;

@@ -44,8 +44,9 @@ uint64_t fingerprint(const Graph& g) {
     mix(t.per_token);
   }
   for (const Op& op : g.ops) {
-    for (int64_t v : {int64_t(op.kind), int64_t(op.out), int64_t(op.a), int64_t(op.b), int64_t(op.weight),
-                      int64_t(op.cache), int64_t(op.layer)}) {
+    for (int64_t v :
+         {int64_t(op.kind), int64_t(op.out), int64_t(op.a), int64_t(op.b), int64_t(op.c), int64_t(op.weight),
+          int64_t(op.weight2), int64_t(op.cache), int64_t(op.cache2), int64_t(op.layer)}) {
       mix(v);
     }
   }
@@ -59,6 +60,8 @@ struct PreparedGraph {
   std::unique_ptr<BufferArena> arena;  // activations and attention partial results
   std::vector<DeviceTensor> tensors;
   std::optional<BufferRange> partials;     // scratch of split attention, shared by its ops
+  std::optional<BufferRange> compressed;   // CompressKv's pooled entries, max_tokens x width floats
+  std::optional<BufferRange> index_scores;  // IndexerTopK's scores, max_tokens x entries words
   std::optional<Buffer> step;              // StepHeader + max_tokens token ids, host-visible
   std::optional<BufferRange> step_device;  // its copy in device memory, which the shaders read
   std::optional<CommandList> list;
@@ -81,6 +84,10 @@ struct PreparedGraph {
 struct CacheStore {
   DeviceCache device;
   BufferArena::Slice positions;
+  // A compressor state ring's positions as the host knows them (clear, truncate and every
+  // step update them as the device's), so that a step needing rows the ring no longer holds
+  // stops with an error before it runs, as on the CPU backend.
+  std::vector<int32_t> ring_positions;
 };
 
 class VulkanBackend final : public Backend {
@@ -176,6 +183,9 @@ class VulkanBackend final : public Backend {
                     std::to_string(g->vocabulary));
       }
     }
+    for (const Op& op : graph.ops) {
+      if (op.kind == OpKind::CompressKv) check_compressor(op, first_position, n);
+    }
     StepHeader header;
     header.n_tokens = static_cast<int32_t>(n);
     header.first_position = first_position;
@@ -196,6 +206,14 @@ class VulkanBackend final : public Backend {
     }
     g->last_tokens = n;
     last_run_ = g;
+    for (const Op& op : graph.ops) {  // the rings now hold the step's newest rows
+      if (op.kind != OpKind::CompressKv) continue;
+      std::vector<int32_t>& ring = caches_[op.cache].ring_positions;
+      const int64_t capacity = static_cast<int64_t>(ring.size());
+      for (int64_t t = std::max<int64_t>(0, n - capacity); t < n; ++t) {
+        ring[(first_position + t) % capacity] = first_position + static_cast<int32_t>(t);
+      }
+    }
   }
 
   std::vector<float> read(const Graph& graph, int tensor) override {
@@ -213,6 +231,7 @@ class VulkanBackend final : public Backend {
 
   void clear_caches() override {
     for (CacheStore& c : caches_) {
+      std::fill(c.ring_positions.begin(), c.ring_positions.end(), -1);
       const std::vector<int32_t> empty(c.device.capacity, -1);
       cache_arena_->block(c.positions).write<int32_t>(empty, c.positions.offset);
     }
@@ -227,6 +246,9 @@ class VulkanBackend final : public Backend {
         if (p >= position) p = -1;
       }
       block.write<int32_t>(positions, c.positions.offset);
+      for (int32_t& p : c.ring_positions) {
+        if (p >= position) p = -1;
+      }
     }
   }
 
@@ -293,7 +315,8 @@ class VulkanBackend final : public Backend {
       if (!reference::is_supported_weight_type(w.type)) {
         const GgmlTypeInfo* info = ggml_type_info(w.type);
         throw Error(what + " is of type " + (info ? info->name : "?") +
-                    ", which the Vulkan backend does not compute with (f32, f16, bf16, q8_0, q4_0, q4_K, q5_K, q6_K)");
+                    ", which the Vulkan backend does not compute with (f32, f16, bf16, q8_0, q4_0, q4_K, q5_K, q6_K; "
+                    "i32 id tables)");
       }
       const std::optional<uint64_t> row_bytes = ggml_bytes(w.type, static_cast<uint64_t>(std::max<int64_t>(w.cols, 0)));
       if (w.cols <= 0 || w.rows <= 0 || w.experts <= 0 || !row_bytes || w.row_bytes != *row_bytes || !w.data) {
@@ -366,6 +389,8 @@ class VulkanBackend final : public Backend {
       d.head_dim_k = c.head_dim_k;
       d.head_dim_v = c.head_dim_v;
       d.k_equals_v = c.k_equals_v;
+      d.ratio = c.ratio;
+      if (c.ratio < 1) throw Error(what + " holds " + std::to_string(c.ratio) + " positions per slot");
       d.key_stride = vulkan::cache_row_stride(c.type, int64_t(c.kv_heads) * c.head_dim_k);
       d.value_stride = c.k_equals_v ? 0 : vulkan::cache_row_stride(c.type, int64_t(c.kv_heads) * c.head_dim_v);
       const int64_t per_part =
@@ -384,6 +409,7 @@ class VulkanBackend final : public Backend {
         d.parts.push_back({BufferRange(*dummy_), BufferRange(*dummy_), first, slots});
       }
       store.positions = cache_arena_->reserve(uint64_t(c.capacity) * sizeof(int32_t));
+      if (c.kind == CacheKind::State) store.ring_positions.assign(c.capacity, -1);
       caches_.push_back(std::move(store));
     }
     cache_arena_->allocate(gpu_, access_);
@@ -407,24 +433,16 @@ class VulkanBackend final : public Backend {
     for (size_t i = 0; i < graph.ops.size(); ++i) {
       const Op& op = graph.ops[i];
       auto fail = [&](const std::string& problem) { fail_op(i, op, problem); };
-      // DeepSeek V4's ops run on the CPU reference path only (so far).
-      switch (op.kind) {
-        case OpKind::Repeat:
-        case OpKind::HyperWeights:
-        case OpKind::HyperCollapse:
-        case OpKind::HyperExpand:
-        case OpKind::GroupedMatMul:
-        case OpKind::CompressKv:
-        case OpKind::IndexerTopK:
-          fail("has no shader yet");
-          break;
-        default:
-          break;
+      // Every op kind has a shader; these are the shapes some of them are limited to.
+      if (op.kind == OpKind::HyperWeights && (op.heads < 1 || op.heads > 16 || op.iterations < 0)) {
+        fail("mixes " + std::to_string(op.heads) + " streams; hyper_weights.comp takes 1 to 16");
       }
-      if (op.kind == OpKind::Attention && op.cache2 >= 0) fail("reads compressed entries, which have no shader yet");
-      if (op.kind == OpKind::Glu && op.limit > 0.0f) fail("clamps (SwiGLU limit), which has no shader yet");
-      if (op.kind == OpKind::Rope && op.rope.inverse) fail("rotates back, which has no shader yet");
-      if (op.kind == OpKind::Route && op.b >= 0) fail("takes experts chosen by token id, which has no shader yet");
+      if (op.kind == OpKind::IndexerTopK && (graph.tensors[op.out].cols < 1 || graph.tensors[op.out].cols > 1024)) {
+        fail("picks " + std::to_string(graph.tensors[op.out].cols) + " entries; indexer_top_k.comp picks 1 to 1024");
+      }
+      if (op.kind == OpKind::CompressKv && (op.ratio < 1 || op.ratio > 128)) {
+        fail("pools blocks of " + std::to_string(op.ratio) + " positions; compress_kv.comp takes 1 to 128");
+      }
     }
   }
 
@@ -447,6 +465,64 @@ class VulkanBackend final : public Backend {
       if (op.kind == OpKind::Rope && !graph.tensors[op.out].per_token && graph.max_tokens > 1) {
         fail("rotates one row per token, so its tensor must be per-token");
       }
+      if ((op.kind == OpKind::Repeat || op.kind == OpKind::HyperWeights || op.kind == OpKind::HyperCollapse ||
+           op.kind == OpKind::HyperExpand || op.kind == OpKind::GroupedMatMul || op.kind == OpKind::IndexerTopK) &&
+          (op.out == op.a || (op.b >= 0 && op.out == op.b))) {
+        fail("cannot work in place");
+      }
+      if (op.weight >= 0 && resources_.weights[op.weight].type == GgmlType::I32 && op.kind != OpKind::GetRows) {
+        fail("computes with the i32 table " + resources_.weights[op.weight].name + ", which can only be gathered");
+      }
+      if (op.kind == OpKind::Route && op.b >= 0) check_expert_table(graph, i, op);
+      if (op.kind == OpKind::CompressKv && caches_[op.cache].device.parts.size() != 1) {
+        fail("keeps its compressor state ring in more than one binding");
+      }
+      if (op.kind == OpKind::Attention && op.b >= 0 && !graph.tensors[op.b].per_token && graph.max_tokens > 1) {
+        fail("selects compressed entries once for all tokens; the selection must be per-token");
+      }
+    }
+  }
+
+  // What a CompressKv step needs before it runs, as the CPU backend checks: room for its
+  // entries, and the rows of blocks begun before the step still in the state ring.
+  void check_compressor(const Op& op, int32_t first_position, int64_t n) const {
+    const CacheDesc& entries = resources_.caches[op.cache2];
+    const std::string layer = std::to_string(entries.layer);
+    if ((int64_t(first_position) + n) / entries.ratio > entries.capacity) {
+      throw Error("the compressed cache of layer " + layer + " is full (" + std::to_string(entries.capacity) +
+                  " entries of " + std::to_string(entries.ratio) + " positions)");
+    }
+    const std::vector<int32_t>& ring = caches_[op.cache].ring_positions;
+    const bool overlap = resources_.caches[op.cache].head_dim_k == 2 * entries.head_dim_k;
+    for (int64_t t = 0; t < n; ++t) {
+      const int64_t pos = first_position + t, start = pos + 1 - op.ratio;
+      if ((pos + 1) % op.ratio != 0) continue;
+      for (int64_t q = std::max<int64_t>(0, overlap ? start - op.ratio : start); q < first_position; ++q) {
+        if (ring[q % ring.size()] != q) {
+          throw Error("the compressor state of layer " + layer + " lost position " + std::to_string(q) +
+                      ", which the block at " + std::to_string(start) + " pools; feed the tokens again from the start");
+        }
+      }
+      if (start >= first_position) break;  // later blocks lie inside the step
+    }
+  }
+
+  // Hash routing takes experts from an id table (GetRows of an i32 weight): its ids must name
+  // experts, which the CPU backend checks per step and the shader cannot report.
+  void check_expert_table(const Graph& graph, size_t i, const Op& route) const {
+    for (const Op& op : graph.ops) {
+      if (op.kind != OpKind::GetRows || op.out != route.b || resources_.weights[op.weight].type != GgmlType::I32)
+        continue;
+      const WeightDesc& w = resources_.weights[op.weight];
+      for (int64_t k = 0; k < w.rows * w.cols; ++k) {
+        int32_t id;
+        std::memcpy(&id, w.data + k * sizeof(int32_t), sizeof id);
+        if (id < 0 || id >= route.route.experts) {
+          fail_op(i, route,
+                  "takes expert " + std::to_string(id) + " from " + w.name + ", outside its " +
+                      std::to_string(route.route.experts) + " experts");
+        }
+      }
     }
   }
 
@@ -461,15 +537,32 @@ class VulkanBackend final : public Backend {
       }
       slices.push_back(g.arena->reserve(bytes));
     }
-    uint64_t partial_bytes = 0;
+    uint64_t partial_bytes = 0, compressed_bytes = 0, score_bytes = 0;
     for (const Op& op : graph.ops) {
-      if (op.kind != OpKind::Attention) continue;
-      const vulkan::AttentionPlan plan =
-          vulkan::plan_attention(caches_[op.cache].device, op.attention.q_heads, graph.max_tokens, binding_limit_);
-      partial_bytes = std::max(partial_bytes, plan.partial_bytes);
+      if (op.kind == OpKind::Attention) {
+        partial_bytes = std::max(partial_bytes, plan_attention(graph, op).partial_bytes);
+      } else if (op.kind == OpKind::CompressKv) {
+        compressed_bytes =
+            std::max<uint64_t>(compressed_bytes, uint64_t(graph.max_tokens) *
+                                                     uint64_t(resources_.caches[op.cache2].head_dim_k) * sizeof(float));
+      } else if (op.kind == OpKind::IndexerTopK) {
+        score_bytes =
+            std::max<uint64_t>(score_bytes, uint64_t(graph.max_tokens) *
+                                                uint64_t(resources_.caches[op.cache].capacity) * sizeof(uint32_t));
+      }
     }
-    std::optional<BufferArena::Slice> partials;
+    for (auto [bytes, what] : {std::pair{score_bytes, "the lightning indexer's scores"},
+                               std::pair{compressed_bytes, "the compressor's pooled entries"}}) {
+      if (bytes > binding_limit_) {
+        throw Error(std::string(what) + " of " + std::to_string(graph.max_tokens) + " tokens (" +
+                    std::to_string(bytes) + " bytes) exceed one binding of " + std::to_string(binding_limit_) +
+                    " bytes; use a smaller batch");
+      }
+    }
+    std::optional<BufferArena::Slice> partials, compressed, scores;
     if (partial_bytes > 0) partials = g.arena->reserve(partial_bytes);
+    if (compressed_bytes > 0) compressed = g.arena->reserve(compressed_bytes);
+    if (score_bytes > 0) scores = g.arena->reserve(score_bytes);
     const uint64_t step_bytes = sizeof(StepHeader) + sizeof(int32_t) * uint64_t(graph.max_tokens);
     const BufferArena::Slice step = g.arena->reserve(step_bytes);
     g.arena->allocate(gpu_, access_);
@@ -477,8 +570,17 @@ class VulkanBackend final : public Backend {
       g.tensors.push_back({g.arena->range(slices[i]), graph.tensors[i].cols, graph.tensors[i].per_token});
     }
     if (partials) g.partials = g.arena->range(*partials);
+    if (compressed) g.compressed = g.arena->range(*compressed);
+    if (scores) g.index_scores = g.arena->range(*scores);
     g.step_device = g.arena->range(step);
     g.step.emplace(gpu_, step_bytes, HostAccess::Mapped);
+  }
+
+  vulkan::AttentionPlan plan_attention(const Graph& graph, const Op& op) const {
+    const bool selected = op.cache2 >= 0 && op.b >= 0;
+    return vulkan::plan_attention(caches_[op.cache].device, op.attention.q_heads, graph.max_tokens, binding_limit_,
+                                  op.cache2 >= 0 ? &caches_[op.cache2].device : nullptr,
+                                  selected ? static_cast<int>(graph.tensors[op.b].cols) : 0);
   }
 
   // Weights used as vectors (norm weights, rope factors, sinks, MulWeight rows) as f32: an
@@ -487,13 +589,18 @@ class VulkanBackend final : public Backend {
     std::vector<int> needed;
     for (const Op& op : graph.ops) {
       const bool vector_use = op.kind == OpKind::RmsNorm || op.kind == OpKind::Rope || op.kind == OpKind::Attention ||
-                              op.kind == OpKind::MulWeight || op.kind == OpKind::ExpertScale || op.kind == OpKind::Route;
-      if (!vector_use || op.weight < 0 || vectors_.count(op.weight)) continue;
-      const DeviceWeight& w = weights_[op.weight];
-      if (w.type == GgmlType::F32 && w.pieces.size() == 1) {
-        vectors_.emplace(op.weight, w.pieces[0].range);
-      } else if (std::find(needed.begin(), needed.end(), op.weight) == needed.end()) {
-        needed.push_back(op.weight);
+                              op.kind == OpKind::MulWeight || op.kind == OpKind::ExpertScale ||
+                              op.kind == OpKind::Route || op.kind == OpKind::HyperWeights ||
+                              op.kind == OpKind::CompressKv;
+      if (!vector_use) continue;
+      for (int id : {op.weight, op.weight2}) {
+        if (id < 0 || vectors_.count(id)) continue;
+        const DeviceWeight& w = weights_[id];
+        if (w.type == GgmlType::F32 && w.pieces.size() == 1) {
+          vectors_.emplace(id, w.pieces[0].range);
+        } else if (std::find(needed.begin(), needed.end(), id) == needed.end()) {
+          needed.push_back(id);
+        }
       }
     }
     if (needed.empty()) return;
@@ -566,23 +673,47 @@ class VulkanBackend final : public Backend {
         case OpKind::StoreKv:
           rec.store_kv(caches_[op.cache].device, t[op.a], op.b >= 0 ? std::optional(t[op.b]) : std::nullopt);
           break;
-        case OpKind::Attention: {
-          const DeviceCache& cache = caches_[op.cache].device;
-          const vulkan::AttentionPlan plan =
-              vulkan::plan_attention(cache, op.attention.q_heads, graph.max_tokens, binding_limit_);
-          rec.attention(cache, t[op.a], vector_of(op.weight), op.attention, plan, g.partials, t[op.out]);
+        case OpKind::Attention:
+          rec.attention(caches_[op.cache].device, t[op.a], vector_of(op.weight), op.attention,
+                        plan_attention(graph, op), g.partials, t[op.out],
+                        op.cache2 >= 0 ? &caches_[op.cache2].device : nullptr,
+                        op.b >= 0 ? std::optional(t[op.b]) : std::nullopt);
           break;
-        }
+        case OpKind::Repeat:
+          rec.repeat(t[op.a], t[op.out]);
+          break;
+        case OpKind::HyperWeights:
+          rec.hyper_weights(t[op.a], *vector_of(op.weight), *vector_of(op.weight2), op.heads, op.iterations, op.eps,
+                            t[op.out]);
+          break;
+        case OpKind::HyperCollapse:
+          rec.hyper_collapse(t[op.a], t[op.b], t[op.out]);
+          break;
+        case OpKind::HyperExpand:
+          rec.hyper_expand(t[op.a], t[op.b], t[op.c], t[op.out]);
+          break;
+        case OpKind::GroupedMatMul:
+          rec.grouped_matmul(weights_[op.weight], op.group, t[op.a], t[op.out]);
+          break;
+        case OpKind::CompressKv:
+          rec.compress_kv(t[op.a], t[op.b], *vector_of(op.weight), *vector_of(op.weight2), caches_[op.cache].device,
+                          caches_[op.cache2].device, op.eps, op.rope, *g.compressed);
+          break;
+        case OpKind::IndexerTopK:
+          rec.indexer_top_k(t[op.a], t[op.b], caches_[op.cache].device, op.heads, op.head_dim, *g.index_scores,
+                            t[op.out]);
+          break;
         case OpKind::Glu:  // Gelu runs as gelu_tanh, as on the CPU backend
         case OpKind::Add:
         case OpKind::Mul: {
           const E kind = op.kind == OpKind::Add              ? E::Add
                          : op.kind == OpKind::Mul            ? E::Mul
+                         : op.limit > 0.0f                   ? E::SwiGluClamped
                          : op.activation == Activation::Silu ? E::SwiGlu
                                                              : E::GeGlu;
           // A single-row b with a per-token a is broadcast over the rows.
           const B shape = t[op.a].per_token && !t[op.b].per_token ? B::Row : B::None;
-          rec.elementwise(kind, t[op.a], t[op.b].range, shape, 0, t[op.out]);
+          rec.elementwise(kind, t[op.a], t[op.b].range, shape, op.kind == OpKind::Glu ? op.limit : 0.0f, t[op.out]);
           break;
         }
         case OpKind::MulWeight: {
@@ -619,7 +750,8 @@ class VulkanBackend final : public Backend {
           rec.keep_heads(t[op.a], t[op.out], op.group, op.heads, op.kept_heads);
           break;
         case OpKind::Route:
-          rec.route(t[op.a], vector_of(op.weight), op.route, t[op.out]);
+          rec.route(t[op.a], vector_of(op.weight), op.route, op.b >= 0 ? std::optional(t[op.b]) : std::nullopt,
+                    t[op.out]);
           break;
         case OpKind::MoeMatMul:
           rec.moe_matmul(weights_[op.weight], t[op.a], t[op.b], t[op.out]);

@@ -2,7 +2,8 @@
 // on the CPU).
 //
 //   load()     uploads every weight once into a few big device-local blocks (staged on
-//              discrete GPUs), and allocates the KV caches (f16 by default, all slots empty);
+//              discrete GPUs), and allocates the KV caches (f16 by default, all slots empty;
+//              DeepSeek V4's compressed entries and f32 compressor state rings among them);
 //   prepare()  places the graph's activations and records the whole step, every op of
 //              every layer, into one command buffer;
 //   run()      writes the step's tokens and first position into a small host-visible step

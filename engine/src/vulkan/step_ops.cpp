@@ -22,6 +22,28 @@ int64_t rows_in_use(const DeviceWeight& w, const DeviceWeight::Piece& piece) {
   return std::clamp<int64_t>(w.rows - piece.first_row, 0, piece.rows);
 }
 
+// ggml's rope parameters as shaders/rope.glsl's Rope.
+struct RopePush {
+  float theta_scale, freq_scale, ext_factor, attn_factor, corr_low, corr_high;
+};
+RopePush rope_push(const reference::RopeParams& r) {
+  // YaRN correction dims, as ggml_rope_yarn_corr_dims (only used when ext_factor != 0).
+  auto corr_dim = [&](float n_rot) {
+    return r.rotary_dims * std::log(r.original_context / (n_rot * 2 * std::numbers::pi_v<float>)) /
+           (2 * std::log(r.theta));
+  };
+  float low = std::max(0.0f, std::floor(corr_dim(r.beta_fast)));
+  float high = std::min(static_cast<float>(r.rotary_dims - 1), std::ceil(corr_dim(r.beta_slow)));
+  if (!std::isfinite(low)) low = 0.0f;
+  if (!std::isfinite(high)) high = 0.0f;
+  return {std::pow(r.theta, -2.0f / static_cast<float>(r.rotary_dims)),
+          r.freq_scale,
+          r.ext_factor,
+          r.attn_factor,
+          low,
+          high};
+}
+
 }  // namespace
 
 uint64_t cache_row_stride(GgmlType type, int64_t elements) {
@@ -30,7 +52,8 @@ uint64_t cache_row_stride(GgmlType type, int64_t elements) {
   return (*bytes + 3) / 4 * 4;
 }
 
-AttentionPlan plan_attention(const DeviceCache& cache, int q_heads, int max_tokens, uint64_t max_binding_bytes) {
+AttentionPlan plan_attention(const DeviceCache& cache, int q_heads, int max_tokens, uint64_t max_binding_bytes,
+                             const DeviceCache* compressed, int selected) {
   // Enough work groups to fill a GPU (a few hundred) when the step itself has few
   // (decode: 1 token x q_heads); a split is never shorter than one 64-slot tile.
   constexpr uint64_t kTargetGroups = 256;
@@ -40,11 +63,20 @@ AttentionPlan plan_attention(const DeviceCache& cache, int q_heads, int max_toke
   chunk = (chunk + 63) / 64 * 64;
   int64_t largest_part = 0;
   for (const DeviceCache::Part& part : cache.parts) largest_part = std::max(largest_part, part.slots);
+  if (compressed) {
+    for (const DeviceCache::Part& part : compressed->parts) {
+      largest_part = std::max<int64_t>(largest_part, selected > 0 ? selected : part.slots);
+    }
+  }
   for (;;) {
     AttentionPlan plan;
     plan.chunk = static_cast<uint32_t>(chunk);
     plan.splits = 0;
     for (const DeviceCache::Part& part : cache.parts) plan.splits += ceil_div(part.slots, chunk);
+    if (compressed) {  // a selection is walked in every part (each takes the ids it holds)
+      for (const DeviceCache::Part& part : compressed->parts)
+        plan.splits += ceil_div(selected > 0 ? selected : part.slots, chunk);
+    }
     const uint64_t record = uint64_t(cache.head_dim_v) + 2;  // m, l, acc[head_dim_v]
     plan.partial_bytes = plan.splits > 1 ? queries * plan.splits * record * sizeof(float) : 0;
     if (plan.partial_bytes <= max_binding_bytes) return plan;
@@ -84,8 +116,23 @@ void StepRecorder::get_rows(const DeviceWeight& table, const DeviceTensor& out) 
 }
 
 void StepRecorder::matmul(const DeviceWeight& w, const DeviceTensor& x, const DeviceTensor& out) {
+  matmul_rows(w, x, out, 0, w.rows, 0);
+}
+
+void StepRecorder::grouped_matmul(const DeviceWeight& w, int groups, const DeviceTensor& x, const DeviceTensor& out) {
+  if (groups < 1 || w.rows % groups != 0 || x.cols != groups * w.cols || out.cols != w.rows) {
+    throw Error("grouped matmul: " + w.name + " (" + std::to_string(w.rows) + " x " + std::to_string(w.cols) +
+                ") does not split into " + std::to_string(groups) + " groups over " + std::to_string(x.cols) +
+                " input columns");
+  }
+  const int64_t per_group = w.rows / groups;
+  for (int g = 0; g < groups; ++g) matmul_rows(w, x, out, g * per_group, per_group, g * w.cols);
+}
+
+void StepRecorder::matmul_rows(const DeviceWeight& w, const DeviceTensor& x, const DeviceTensor& out, int64_t first,
+                               int64_t count, int64_t x_offset) {
   struct {
-    uint32_t cols, row_bytes, rows, first_out, out_cols, per_token;
+    uint32_t cols, row_bytes, rows, first_out, out_cols, per_token, x_stride, x_offset, first_row;
   } push;
   // MAX_TOKENS and ROWS of matmul_vec.comp, TILE of matmul_tiled.comp, work group size and
   // TOKENS of matmul_rows.comp.
@@ -97,9 +144,13 @@ void StepRecorder::matmul(const DeviceWeight& w, const DeviceTensor& x, const De
       : kind == Shader::Tiled ? pipelines_.get("matmul_tiled", 4, sizeof push, {type_id(w.type)})
                               : pipelines_.get("matmul_rows", 4, sizeof push, {type_id(w.type), prefill_.subgroup_size});
   for (const DeviceWeight::Piece& piece : w.pieces) {
-    const int64_t piece_rows = rows_in_use(w, piece);
-    if (piece_rows == 0) continue;
-    push = {u32(w.cols), u32(w.row_bytes), u32(piece_rows), u32(piece.first_row), u32(w.rows), x.per_token ? 1u : 0u};
+    // The piece's rows that fall in [first, first + count).
+    const int64_t lo = std::max(first, piece.first_row);
+    const int64_t hi = std::min(first + count, piece.first_row + rows_in_use(w, piece));
+    if (lo >= hi) continue;
+    const int64_t piece_rows = hi - lo;
+    push = {u32(w.cols), u32(w.row_bytes), u32(piece_rows),          u32(lo), u32(w.rows), x.per_token ? 1u : 0u,
+            u32(x.cols), u32(x_offset),    u32(lo - piece.first_row)};
     const GroupCount groups =
         kind == Shader::Vec     ? groups_for(piece_rows, kVecRows)
         : kind == Shader::Tiled ? GroupCount{ceil_div(piece_rows, kTile), ceil_div(rows(x), kTile), 1}
@@ -122,48 +173,36 @@ void StepRecorder::rms_norm(const DeviceTensor& x, std::optional<BufferRange> we
 void StepRecorder::rope(const DeviceTensor& x, std::optional<BufferRange> factors, int heads, int head_dim,
                         const reference::RopeParams& r) {
   if (r.rotary_dims == 0) return;
-  // YaRN correction dims, as ggml_rope_yarn_corr_dims (only used when ext_factor != 0).
-  auto corr_dim = [&](float n_rot) {
-    return r.rotary_dims * std::log(r.original_context / (n_rot * 2 * std::numbers::pi_v<float>)) /
-           (2 * std::log(r.theta));
-  };
-  float low = std::max(0.0f, std::floor(corr_dim(r.beta_fast)));
-  float high = std::min(static_cast<float>(r.rotary_dims - 1), std::ceil(corr_dim(r.beta_slow)));
-  if (!std::isfinite(low)) low = 0.0f;
-  if (!std::isfinite(high)) high = 0.0f;
   struct {
     uint32_t heads, head_dim, rotary_dims, rotary_offset, neox, has_factors;
-    float theta_scale, freq_scale, ext_factor, attn_factor, corr_low, corr_high;
-  } push{u32(heads),
-         u32(head_dim),
-         u32(r.rotary_dims),
-         u32(r.rotary_offset),
-         r.neox ? 1u : 0u,
-         factors ? 1u : 0u,
-         std::pow(r.theta, -2.0f / static_cast<float>(r.rotary_dims)),
-         r.freq_scale,
-         r.ext_factor,
-         r.attn_factor,
-         low,
-         high};
+    RopePush rope;
+    uint32_t inverse;
+  } push{u32(heads),       u32(head_dim),     u32(r.rotary_dims), u32(r.rotary_offset),
+         r.neox ? 1u : 0u, factors ? 1u : 0u, rope_push(r),       r.inverse ? 1u : 0u};
   const ComputePipeline& shader = pipelines_.get("rope", 3, sizeof push);
   list_.dispatch(shader, {step_, x.range, factors.value_or(dummy_)}, push,
                  GroupCount{ceil_div(uint64_t(heads) * (r.rotary_dims / 2), 64), rows(x), 1});
 }
 
-void StepRecorder::store_kv(const DeviceCache& cache, const DeviceTensor& keys, std::optional<DeviceTensor> values) {
+void StepRecorder::store_kv(const DeviceCache& cache, const DeviceTensor& keys, std::optional<DeviceTensor> values,
+                            int ratio) {
   struct {
-    uint32_t key_cols, value_cols, key_stride, value_stride, capacity, first_slot, slots, has_values;
+    uint32_t key_cols, value_cols, key_stride, value_stride, capacity, first_slot, slots, has_values, ratio;
   } push;
   const ComputePipeline& shader = pipelines_.get("store_kv", 6, sizeof push, {type_id(cache.type)});
   // Elements each invocation converts (store_kv.comp): whole words of the cache row.
   const uint64_t per_item = cache.type == GgmlType::F32 ? 1 : cache.type == GgmlType::Q8_0 ? 64 : 2;
   const int64_t widest = std::max(keys.cols, values ? values->cols : 0);
   for (const DeviceCache::Part& part : cache.parts) {
-    push = {u32(keys.cols),        values ? u32(values->cols) : 0u,
-            u32(cache.key_stride), u32(cache.value_stride),
-            u32(cache.capacity),   u32(part.first_slot),
-            u32(part.slots),       values ? 1u : 0u};
+    push = {u32(keys.cols),
+            values ? u32(values->cols) : 0u,
+            u32(cache.key_stride),
+            u32(cache.value_stride),
+            u32(cache.capacity),
+            u32(part.first_slot),
+            u32(part.slots),
+            values ? 1u : 0u,
+            u32(ratio)};
     list_.dispatch(shader,
                    {step_, keys.range, values ? values->range : dummy_, part.keys, values ? part.values : dummy_,
                     *cache.positions},
@@ -173,14 +212,15 @@ void StepRecorder::store_kv(const DeviceCache& cache, const DeviceTensor& keys, 
 
 void StepRecorder::attention(const DeviceCache& cache, const DeviceTensor& q, std::optional<BufferRange> sinks,
                              const reference::AttentionParams& a, const AttentionPlan& plan,
-                             std::optional<BufferRange> partials, const DeviceTensor& out) {
-  if (plan.splits > 1 && !partials)
-    throw Error("attention with " + std::to_string(plan.splits) + " splits needs scratch");
+                             std::optional<BufferRange> partials, const DeviceTensor& out,
+                             const DeviceCache* compressed, std::optional<DeviceTensor> selected) {
+  const bool merged = plan.splits > 1 || compressed;
+  if (merged && !partials) throw Error("attention with " + std::to_string(plan.splits) + " splits needs scratch");
   struct {
     uint32_t q_heads, kv_heads, head_dim_k, head_dim_v;
     float scale, softcap;
     uint32_t window, has_sinks, capacity, chunk, first_split, first_slot, part_slots, key_stride, value_stride,
-        value_head, splits;
+        value_head, splits, ratio, selected_k;
   } push;
   // Output dims per invocation (64 invocations share a head), so the loop covers no more;
   // query heads per work group: up to 4 of one KV head's group, so that each key and value
@@ -193,42 +233,56 @@ void StepRecorder::attention(const DeviceCache& cache, const DeviceTensor& q, st
       break;
     }
   }
-  // Prefill: query tokens per work group as well, up to 8 within the same bounds (a decode
-  // step has one token and keeps one).
-  uint32_t tokens = 1;
   const uint32_t q_floats = heads * ceil_div(a.head_dim_k, 4) * 4;
-  while (tokens < 8 && tokens < uint32_t(rows(q)) && 2 * tokens * heads * dims <= 16 &&
-         2 * tokens * q_floats <= 2048)
-    tokens *= 2;
-  const ComputePipeline& shader = pipelines_.get("attention", 8, sizeof push,
-                                                 {type_id(cache.type), dims, heads, tokens * q_floats, tokens});
+  // Prefill: query tokens per work group as well, up to 8 within the same bounds (a decode
+  // step has one token and keeps one; so does a walk over each token's own selection).
+  auto tokens_per_group = [&](bool gather) {
+    uint32_t tokens = 1;
+    while (!gather && tokens < 8 && tokens < uint32_t(rows(q)) && 2 * tokens * heads * dims <= 16 &&
+           2 * tokens * q_floats <= 2048)
+      tokens *= 2;
+    return tokens;
+  };
   uint32_t first_split = 0;
-  for (const DeviceCache::Part& part : cache.parts) {
-    const uint32_t splits = ceil_div(part.slots, plan.chunk);
-    push = {u32(a.q_heads),
-            u32(a.kv_heads),
-            u32(a.head_dim_k),
-            u32(a.head_dim_v),
-            a.scale,
-            a.softcap,
-            a.window > 0 ? u32(a.window) : 0u,
-            sinks ? 1u : 0u,
-            u32(cache.capacity),
-            plan.chunk,
-            first_split,
-            u32(part.first_slot),
-            u32(part.slots),
-            u32(cache.key_stride),
-            u32(cache.k_equals_v ? cache.key_stride : cache.value_stride),
-            u32(cache.k_equals_v ? cache.head_dim_k : cache.head_dim_v),
-            plan.splits};
-    list_.dispatch(shader,
-                   {step_, q.range, part.keys, part.values, *cache.positions, sinks.value_or(dummy_),
-                    partials.value_or(dummy_), out.range},
-                   push, GroupCount{splits, u32(a.q_heads) / heads, ceil_div(rows(q), tokens)});
-    first_split += splits;
-  }
-  if (plan.splits == 1) return;
+  // One dispatch per part of `c`, its splits numbered from first_split on.
+  auto over = [&](const DeviceCache& c, uint32_t window, std::optional<DeviceTensor> ids) {
+    const uint32_t selected_k = ids ? u32(ids->cols) : 0u;
+    const uint32_t tokens = tokens_per_group(ids.has_value());
+    const ComputePipeline& shader =
+        pipelines_.get("attention", 9, sizeof push, {type_id(c.type), dims, heads, tokens * q_floats, tokens});
+    for (const DeviceCache::Part& part : c.parts) {
+      const uint32_t splits = ceil_div(ids ? selected_k : part.slots, plan.chunk);
+      push = {u32(a.q_heads),
+              u32(a.kv_heads),
+              u32(a.head_dim_k),
+              u32(a.head_dim_v),
+              a.scale,
+              a.softcap,
+              window,
+              sinks ? 1u : 0u,
+              u32(c.capacity),
+              plan.chunk,
+              first_split,
+              u32(part.first_slot),
+              u32(part.slots),
+              u32(c.key_stride),
+              u32(c.k_equals_v ? c.key_stride : c.value_stride),
+              u32(c.k_equals_v ? c.head_dim_k : c.head_dim_v),
+              merged ? plan.splits : 1u,
+              u32(c.ratio),
+              selected_k};
+      list_.dispatch(shader,
+                     {step_, q.range, part.keys, part.values, *c.positions, sinks.value_or(dummy_),
+                      partials.value_or(dummy_), out.range, ids ? ids->range : dummy_},
+                     push, GroupCount{splits, u32(a.q_heads) / heads, ceil_div(rows(q), tokens)});
+      first_split += splits;
+    }
+  };
+  over(cache, a.window > 0 ? u32(a.window) : 0u, std::nullopt);
+  // Compressed entries lie outside the window (the reference sees them at the query's position).
+  if (compressed) over(*compressed, 0u, selected);
+  if (first_split != (merged ? plan.splits : 1u)) throw Error("attention: the plan's splits do not match its caches");
+  if (!merged) return;
   struct {
     uint32_t q_heads, head_dim_v, splits, has_sinks;
   } combine{u32(a.q_heads), u32(a.head_dim_v), plan.splits, sinks ? 1u : 0u};
@@ -268,8 +322,8 @@ void StepRecorder::keep_heads(const DeviceTensor& a, const DeviceTensor& out, in
                       {u32(head_cols), u32(period), u32(kept)}, out);
 }
 
-void StepRecorder::route(const DeviceTensor& logits, std::optional<BufferRange> bias,
-                         const reference::RouteParams& r, const DeviceTensor& out) {
+void StepRecorder::route(const DeviceTensor& logits, std::optional<BufferRange> bias, const reference::RouteParams& r,
+                         std::optional<DeviceTensor> chosen, const DeviceTensor& out) {
   constexpr int kMaxTopK = 64;  // MAX_K of route.comp
   if (r.top_k < 1 || r.top_k > kMaxTopK || r.top_k > r.experts) {
     throw Error("routing to " + std::to_string(r.top_k) + " of " + std::to_string(r.experts) +
@@ -278,11 +332,15 @@ void StepRecorder::route(const DeviceTensor& logits, std::optional<BufferRange> 
   struct {
     uint32_t experts, top_k, score, has_bias, normalize;
     float scale;
-    uint32_t per_token;
-  } push{u32(r.experts),         u32(r.top_k), static_cast<uint32_t>(r.score), bias ? 1u : 0u,
-         r.normalize ? 1u : 0u, r.scale,      logits.per_token ? 1u : 0u};
-  const ComputePipeline& shader = pipelines_.get("route", 4, sizeof push);
-  list_.dispatch(shader, {step_, logits.range, bias.value_or(dummy_), out.range}, push, GroupCount{rows(logits), 1, 1});
+    uint32_t per_token, has_chosen;
+  } push{u32(r.experts),        u32(r.top_k), static_cast<uint32_t>(r.score), bias ? 1u : 0u,
+         r.normalize ? 1u : 0u, r.scale,      logits.per_token ? 1u : 0u,     chosen ? 1u : 0u};
+  if (chosen && (chosen->cols != r.top_k || chosen->per_token != logits.per_token)) {
+    throw Error("routing: the experts chosen beforehand are not top-k (" + std::to_string(r.top_k) + ") per token");
+  }
+  const ComputePipeline& shader = pipelines_.get("route", 5, sizeof push);
+  list_.dispatch(shader, {step_, logits.range, bias.value_or(dummy_), out.range, chosen ? chosen->range : dummy_}, push,
+                 GroupCount{rows(logits), 1, 1});
 }
 
 void StepRecorder::moe_matmul(const DeviceWeight& w, const DeviceTensor& a, const DeviceTensor& route,
@@ -351,6 +409,117 @@ void StepRecorder::slice_cols(const DeviceTensor& a, int64_t group, int64_t offs
   } push{u32(a.cols), u32(out.cols), u32(offset), a.per_token ? 1u : 0u, u32(group), u32(out.cols / groups)};
   const ComputePipeline& shader = pipelines_.get("slice_cols", 3, sizeof push);
   list_.dispatch(shader, {step_, a.range, out.range}, push, groups_for(uint64_t(rows(a)) * uint64_t(out.cols), 256));
+}
+
+void StepRecorder::hyper_mix(uint32_t mode, const DeviceTensor& a, std::optional<DeviceTensor> weights,
+                             std::optional<DeviceTensor> streams, uint32_t d, uint32_t n, const DeviceTensor& out) {
+  // The streams and the site's tensors have the output's rows (the head's are single rows).
+  if (a.per_token != out.per_token || (streams && streams->per_token != out.per_token) ||
+      (weights && weights->per_token && !out.per_token)) {
+    throw Error("hyper-connection op: its tensors mix per-token and single rows");
+  }
+  struct {
+    uint32_t mode, cols, a_cols, d, n, weight_cols, per_token, weights_per_token;
+  } push{mode,
+         u32(out.cols),
+         u32(a.cols),
+         d,
+         n,
+         weights ? u32(weights->cols) : 0u,
+         out.per_token ? 1u : 0u,
+         weights && weights->per_token ? 1u : 0u};
+  const ComputePipeline& shader = pipelines_.get("hyper_mix", 5, sizeof push);
+  list_.dispatch(shader,
+                 {step_, a.range, weights ? weights->range : dummy_, streams ? streams->range : dummy_, out.range},
+                 push, groups_for(uint64_t(rows(out)) * uint64_t(out.cols), 256));
+}
+
+void StepRecorder::repeat(const DeviceTensor& a, const DeviceTensor& out) {
+  hyper_mix(0, a, std::nullopt, std::nullopt, 0, 0, out);
+}
+
+void StepRecorder::hyper_collapse(const DeviceTensor& streams, const DeviceTensor& weights, const DeviceTensor& out) {
+  hyper_mix(1, streams, weights, std::nullopt, u32(out.cols), u32(streams.cols / out.cols), out);
+}
+
+void StepRecorder::hyper_expand(const DeviceTensor& f, const DeviceTensor& weights, const DeviceTensor& streams,
+                                const DeviceTensor& out) {
+  hyper_mix(2, f, weights, streams, u32(f.cols), u32(streams.cols / f.cols), out);
+}
+
+void StepRecorder::hyper_weights(const DeviceTensor& mixes, BufferRange base, BufferRange scale, int streams,
+                                 int iterations, float eps, const DeviceTensor& out) {
+  constexpr int kMaxStreams = 16;  // hyper_weights.comp keeps the n x n mix in registers
+  if (streams < 1 || streams > kMaxStreams || iterations < 0) {
+    throw Error("hyper-connection weights for " + std::to_string(streams) + " streams and " +
+                std::to_string(iterations) + " Sinkhorn rounds: the Vulkan backend mixes 1 to 16 streams");
+  }
+  struct {
+    uint32_t mix_count, iterations;
+    float eps;
+    uint32_t per_token;
+  } push{u32(mixes.cols), u32(iterations), eps, mixes.per_token ? 1u : 0u};
+  const ComputePipeline& shader = pipelines_.get("hyper_weights", 5, sizeof push, {u32(streams)});
+  list_.dispatch(shader, {step_, mixes.range, base, scale, out.range}, push,
+                 GroupCount{ceil_div(rows(mixes), 64), 1, 1});
+}
+
+void StepRecorder::compress_kv(const DeviceTensor& kv, const DeviceTensor& score, BufferRange ape, BufferRange norm,
+                               const DeviceCache& state, const DeviceCache& entries, float eps,
+                               const reference::RopeParams& r, BufferRange scratch) {
+  const int64_t width = entries.head_dim_k;
+  const int ratio = entries.ratio;
+  constexpr int kMaxRatio = 128, kMaxWidth = 1024;  // compress_kv.comp: pooled rows, MAX_WIDTH
+  if (ratio < 1 || ratio > kMaxRatio || width > kMaxWidth || state.parts.size() != 1 || state.type != GgmlType::F32) {
+    throw Error("compressing kv by " + std::to_string(ratio) + " into entries of " + std::to_string(width) +
+                ": the Vulkan backend pools at most 128 rows into entries of at most 1024, from an f32 state ring "
+                "in one binding");
+  }
+  struct {
+    uint32_t width, row_width, ratio, overlap;
+    float eps;
+    uint32_t capacity, rotary_dims, rotary_offset, neox;
+    RopePush rope;
+  } push{u32(width),
+         u32(kv.cols),
+         u32(ratio),
+         kv.cols == 2 * width ? 1u : 0u,
+         eps,
+         u32(state.capacity),
+         u32(r.rotary_dims),
+         u32(r.rotary_offset),
+         r.neox ? 1u : 0u,
+         rope_push(r)};
+  const DeviceCache::Part& ring = state.parts[0];
+  const ComputePipeline& shader = pipelines_.get("compress_kv", 9, sizeof push);
+  list_.dispatch(shader, {step_, kv.range, score.range, ape, norm, ring.keys, ring.values, *state.positions, scratch},
+                 push, GroupCount{1, rows(kv), 1});
+  // Then the entries into their slots, and only then the step's rows into the ring it read.
+  store_kv(entries, DeviceTensor{scratch, width, true}, std::nullopt, ratio);
+  store_kv(state, kv, score);
+}
+
+void StepRecorder::indexer_top_k(const DeviceTensor& q, const DeviceTensor& weights, const DeviceCache& keys, int heads,
+                                 int dim, BufferRange scratch, const DeviceTensor& out) {
+  constexpr int64_t kMaxTopK = 1024;  // MAX_K of indexer_top_k.comp
+  if (out.cols < 1 || out.cols > kMaxTopK) {
+    throw Error("the lightning indexer picks " + std::to_string(out.cols) +
+                " entries; the Vulkan backend picks 1 to 1024");
+  }
+  struct {
+    uint32_t heads, dim, ratio, capacity, first_slot, part_slots, key_stride, top_k;
+  } push;
+  const ComputePipeline& scores = pipelines_.get("indexer_top_k", 7, sizeof push, {type_id(keys.type), 0u});
+  for (const DeviceCache::Part& part : keys.parts) {
+    push = {u32(heads),           u32(dim),        u32(keys.ratio),      u32(keys.capacity),
+            u32(part.first_slot), u32(part.slots), u32(keys.key_stride), u32(out.cols)};
+    list_.dispatch(scores, {step_, q.range, weights.range, part.keys, *keys.positions, scratch, out.range}, push,
+                   GroupCount{ceil_div(part.slots, 256), rows(q), 1});
+  }
+  const ComputePipeline& select = pipelines_.get("indexer_top_k", 7, sizeof push, {type_id(keys.type), 1u});
+  const DeviceCache::Part& first = keys.parts.at(0);
+  list_.dispatch(select, {step_, q.range, weights.range, first.keys, *keys.positions, scratch, out.range}, push,
+                 GroupCount{1, rows(q), 1});
 }
 
 }  // namespace archscope::vulkan

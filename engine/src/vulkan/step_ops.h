@@ -58,6 +58,7 @@ struct DeviceCache {
   int64_t capacity = 0;
   int kv_heads = 0, head_dim_k = 0, head_dim_v = 0;
   bool k_equals_v = false;
+  int ratio = 1;  // positions per slot: a compressed cache's entries (DeepSeek V4) hold `ratio` each
   uint64_t key_stride = 0, value_stride = 0;  // bytes per slot
   std::vector<Part> parts;
   std::optional<BufferRange> positions;
@@ -75,12 +76,15 @@ struct DeviceTensor {
 
 // How attention over one cache splits its slots (flash decoding): `chunk` slots per work
 // group, `splits` groups per (token, head) over all parts; with more than one split the
-// partial results take partial_bytes of scratch.
+// partial results take partial_bytes of scratch. With compressed entries as well (DeepSeek
+// V4) their splits (over their slots, or over the `selected` ids of each token) follow the
+// raw cache's, and the splits are always merged.
 struct AttentionPlan {
   uint32_t chunk = 0, splits = 1;
   uint64_t partial_bytes = 0;
 };
-AttentionPlan plan_attention(const DeviceCache& cache, int q_heads, int max_tokens, uint64_t max_binding_bytes);
+AttentionPlan plan_attention(const DeviceCache& cache, int q_heads, int max_tokens, uint64_t max_binding_bytes,
+                             const DeviceCache* compressed = nullptr, int selected = 0);
 
 // Pipelines by shader and specialization, made on first use.
 class PipelineCache {
@@ -114,21 +118,39 @@ class StepRecorder {
   // out[t] = W x[t]: matrix-vector for graphs of up to 8 tokens (matmul_vec.comp), else
   // matmul_tiled.comp or matmul_rows.comp as PrefillMatMul says.
   void matmul(const DeviceWeight& w, const DeviceTensor& x, const DeviceTensor& out);
+  // out[t][g R + r] = W[g R + r] . x[t][g C, (g + 1) C): one matmul per group of R rows.
+  void grouped_matmul(const DeviceWeight& w, int groups, const DeviceTensor& x, const DeviceTensor& out);
   // Per group of columns; weight: `group` floats, or none.            shaders/rms_norm.comp
   void rms_norm(const DeviceTensor& x, std::optional<BufferRange> weight, const DeviceTensor& out, int64_t group,
                 float eps);
-  // x rotated in place; factors: rotary_dims / 2 floats, or none.         shaders/rope.comp
+  // x rotated in place (or back: params.inverse); factors: rotary_dims / 2 floats, or none.
+  //                                                                       shaders/rope.comp
   void rope(const DeviceTensor& x, std::optional<BufferRange> factors, int heads, int head_dim,
             const reference::RopeParams& params);
-  // keys (and values, unless K = V) into the cache slots.             shaders/store_kv.comp
-  void store_kv(const DeviceCache& cache, const DeviceTensor& keys, std::optional<DeviceTensor> values);
-  // out = attention(q, cache); sinks: q_heads floats, or none.  attention{,_combine}.comp
+  // keys (and values, unless K = V) into the cache slots (position p in slot p % capacity);
+  // with ratio > 1 (compressed entries) only the rows of tokens that complete a block of
+  // ratio, in slot p / ratio.                                          shaders/store_kv.comp
+  void store_kv(const DeviceCache& cache, const DeviceTensor& keys, std::optional<DeviceTensor> values, int ratio = 1);
+  // out = attention(q, cache); sinks: q_heads floats, or none; with `compressed`, its
+  // entries (all visible ones, or the `selected` ids per token) join the softmax.
+  //                                                           attention{,_combine}.comp
   void attention(const DeviceCache& cache, const DeviceTensor& q, std::optional<BufferRange> sinks,
                  const reference::AttentionParams& params, const AttentionPlan& plan,
-                 std::optional<BufferRange> partials, const DeviceTensor& out);
+                 std::optional<BufferRange> partials, const DeviceTensor& out, const DeviceCache* compressed = nullptr,
+                 std::optional<DeviceTensor> selected = std::nullopt);
 
   // Element-wise ops (shaders/elementwise.comp), codes as there.
-  enum class Elementwise : uint32_t { Add = 0, Mul = 1, Scale = 2, Softcap = 3, SwiGlu = 4, GeGlu = 5, Softplus = 6, KeepHeads = 7 };
+  enum class Elementwise : uint32_t {
+    Add = 0,
+    Mul = 1,
+    Scale = 2,
+    Softcap = 3,
+    SwiGlu = 4,
+    GeGlu = 5,
+    Softplus = 6,
+    KeepHeads = 7,
+    SwiGluClamped = 8  // scalar: the limit
+  };
   // How b is read: like a, one row broadcast over a's rows, one scalar, or one value per
   // group of columns.
   enum class Broadcast : uint32_t { None = 0, Row = 1, Scalar = 2, Group = 3 };
@@ -140,9 +162,10 @@ class StepRecorder {
   void mul_grouped(const DeviceTensor& a, const DeviceTensor& b, const DeviceTensor& out);
   // out = a with dropped heads zeroed (reference::keep_heads).          shaders/elementwise.comp
   void keep_heads(const DeviceTensor& a, const DeviceTensor& out, int head_cols, int period, int kept);
-  // out = top-k ids then weights per token; bias: experts floats, or none.  shaders/route.comp
+  // out = top-k ids then weights per token; bias: experts floats, or none; chosen: the
+  // experts given per token (top_k ids as floats), only weighed.         shaders/route.comp
   void route(const DeviceTensor& logits, std::optional<BufferRange> bias, const reference::RouteParams& params,
-             const DeviceTensor& out);
+             std::optional<DeviceTensor> chosen, const DeviceTensor& out);
   // out[t][j] = W[route[t][j]] x (x = a[t], or a[t][j]): only chosen experts' rows are read.
   //                                                                  shaders/matmul_moe.comp
   void moe_matmul(const DeviceWeight& w, const DeviceTensor& a, const DeviceTensor& route, const DeviceTensor& out);
@@ -157,6 +180,28 @@ class StepRecorder {
   // Route weights times a per-expert scale (`experts` floats).       shaders/expert_scale.comp
   void expert_scale(const DeviceTensor& route, BufferRange scales, int64_t experts, const DeviceTensor& out);
 
+  // DeepSeek V4 (reference/ops.h).
+  // out = a repeated side by side (the residual streams).               shaders/hyper_mix.comp
+  void repeat(const DeviceTensor& a, const DeviceTensor& out);
+  // mHC site weights from mixes; base: one float per mix, scale: 3 (1).  shaders/hyper_weights.comp
+  void hyper_weights(const DeviceTensor& mixes, BufferRange base, BufferRange scale, int streams, int iterations,
+                     float eps, const DeviceTensor& out);
+  // out = sum_i pre_i streams_i.                                         shaders/hyper_mix.comp
+  void hyper_collapse(const DeviceTensor& streams, const DeviceTensor& weights, const DeviceTensor& out);
+  // out stream i = post_i f + sum_j mix_ji streams_j.                    shaders/hyper_mix.comp
+  void hyper_expand(const DeviceTensor& f, const DeviceTensor& weights, const DeviceTensor& streams,
+                    const DeviceTensor& out);
+  // Completed blocks of kv / score pooled (ape, norm: f32 vectors), normed and roped into
+  // `entries` (through `scratch`, max_tokens x width floats), then the step's rows kept in
+  // the state ring.                                        shaders/compress_kv.comp, store_kv.comp
+  void compress_kv(const DeviceTensor& kv, const DeviceTensor& score, BufferRange ape, BufferRange norm,
+                   const DeviceCache& state, const DeviceCache& entries, float eps, const reference::RopeParams& rope,
+                   BufferRange scratch);
+  // out [T, top_k] = ids of the entries of `keys` with the highest indexer scores (scratch:
+  // max_tokens x keys.capacity words).                              shaders/indexer_top_k.comp
+  void indexer_top_k(const DeviceTensor& q, const DeviceTensor& weights, const DeviceCache& keys, int heads, int dim,
+                     BufferRange scratch, const DeviceTensor& out);
+
  private:
   PipelineCache& pipelines_;
   CommandList& list_;
@@ -167,6 +212,12 @@ class StepRecorder {
   struct Grouping {
     uint32_t group = 1, period = 1, kept = 1;
   };
+  // Rows [first, first + count) of w times x[t][x_offset, x_offset + w.cols) into the same
+  // columns of out.
+  void matmul_rows(const DeviceWeight& w, const DeviceTensor& x, const DeviceTensor& out, int64_t first, int64_t count,
+                   int64_t x_offset);
+  void hyper_mix(uint32_t mode, const DeviceTensor& a, std::optional<DeviceTensor> weights,
+                 std::optional<DeviceTensor> streams, uint32_t d, uint32_t n, const DeviceTensor& out);
   void elementwise_grouped(Elementwise op, const DeviceTensor& a, std::optional<BufferRange> b, Broadcast broadcast,
                            float scalar, Grouping grouping, const DeviceTensor& out);
   uint32_t rows(const DeviceTensor& t) const { return t.per_token ? static_cast<uint32_t>(max_tokens_) : 1u; }
