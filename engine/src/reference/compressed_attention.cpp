@@ -72,18 +72,26 @@ void attention_with_compressed(const float* q, const int32_t* query_positions, i
   if (p.head_dim_k != p.head_dim_v) throw Error("attention with compressed entries needs keys that are the values");
   std::vector<float> keys;
   std::vector<int32_t> positions;
+  std::vector<int64_t> ids;
   for (int64_t t = 0; t < tokens; ++t) {
     const int32_t qpos = query_positions[t];
     keys.assign(raw, raw + n_raw * width);
     positions.assign(raw_positions, raw_positions + n_raw);
-    auto chosen = [&](int64_t j) {
-      if (!selected) return true;
-      const float* row = selected + t * top_k;
-      return std::find(row, row + top_k, static_cast<float>(j)) != row + top_k;
-    };
-    for (int64_t j = 0; j < n_compressed; ++j) {
+    // The entries this query may read, in index order: the selected ones (-1: none), or all.
+    ids.clear();
+    if (selected) {
+      for (int j = 0; j < top_k; ++j) {
+        const float id = selected[t * top_k + j];
+        if (id >= 0.0f && id < static_cast<float>(n_compressed)) ids.push_back(static_cast<int64_t>(id));
+      }
+      std::sort(ids.begin(), ids.end());
+    } else {
+      ids.resize(static_cast<size_t>(n_compressed));
+      std::iota(ids.begin(), ids.end(), int64_t{0});
+    }
+    for (int64_t j : ids) {
       const int32_t kpos = compressed_positions[j];
-      if (kpos < 0 || kpos > qpos || !chosen(j)) continue;
+      if (kpos < 0 || kpos > qpos) continue;
       keys.insert(keys.end(), compressed + j * width, compressed + (j + 1) * width);
       positions.push_back(qpos);  // compressed entries are outside the window: seen as the query's own position
     }
