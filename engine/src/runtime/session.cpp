@@ -4,6 +4,7 @@
 #include <chrono>
 #include <filesystem>
 #include <optional>
+#include <unordered_map>
 
 #include "archscope/cost_model.h"
 #include "archscope/gguf.h"
@@ -67,30 +68,38 @@ StepReport make_report(const ModelSpec& spec, const ModelResources& resources, B
     if (t.layer < 0) r.head_milliseconds += t.milliseconds;
     else if (t.layer < static_cast<int>(r.layers.size())) r.layers[t.layer].milliseconds += t.milliseconds;
   }
-  for (size_t id = 0; id < graph.tensors.size(); ++id) {
-    for (LayerStep& step : r.layers) {
-      const int n = spec.layers[step.layer].hc_width;
-      for (const char* site : {"attn", "ffn"}) {
-        if (n == 0 || graph.tensors[id].name != hyper_tensor_name(step.layer, site)) continue;
-        const std::vector<float> rows = backend.read(graph, static_cast<int>(id));
-        const float* newest = rows.data() + rows.size() - (2 + n) * n;  // pre, post, mix[j n + i] (j -> i)
-        HyperConnectionMix mix;
-        mix.streams = n;
-        mix.pre.assign(newest, newest + n);
-        mix.post.assign(newest + n, newest + 2 * n);
-        for (int i = 0; i < n; ++i) {
-          for (int j = 0; j < n; ++j) mix.residual.push_back(newest[2 * n + j * n + i]);
-        }
-        step.hyper.push_back(std::move(mix));  // the graph makes the attention site's tensor first
+  // The newest token's row of the tensor a layer leaves for the report, or empty.
+  std::unordered_map<std::string, int> tensor_of;
+  for (size_t id = 0; id < graph.tensors.size(); ++id) tensor_of.emplace(graph.tensors[id].name, static_cast<int>(id));
+  auto newest_row = [&](const std::string& name) -> std::vector<float> {
+    auto it = tensor_of.find(name);
+    if (it == tensor_of.end()) return {};
+    const std::vector<float> rows = backend.read(graph, it->second);
+    const int64_t cols = graph.tensors[it->second].cols;
+    return std::vector<float>(rows.end() - cols, rows.end());
+  };
+  for (LayerStep& step : r.layers) {
+    const LayerSpec& l = spec.layers[step.layer];
+    const int n = l.hc_width;
+    for (const char* site : {"attn", "ffn"}) {  // the attention site first
+      if (n == 0) break;
+      const std::vector<float> w = newest_row(hyper_tensor_name(step.layer, site));  // pre, post, mix[j n + i] (j -> i)
+      if (w.size() != size_t((2 + n) * n)) continue;
+      HyperConnectionMix mix;
+      mix.streams = n;
+      mix.pre.assign(w.begin(), w.begin() + n);
+      mix.post.assign(w.begin() + n, w.begin() + 2 * n);
+      for (int i = 0; i < n; ++i) {
+        for (int j = 0; j < n; ++j) mix.residual.push_back(w[2 * n + j * n + i]);
       }
-      if (spec.layers[step.layer].ffn.kind != FfnKind::Moe || graph.tensors[id].name != route_tensor_name(step.layer)) continue;
-      const std::vector<float> rows = backend.read(graph, static_cast<int>(id));
-      const int64_t k = graph.tensors[id].cols / 2;
-      const float* newest = rows.data() + rows.size() - 2 * k;  // the routing row of the last token
-      for (int64_t j = 0; j < k; ++j) {
-        step.experts.push_back(static_cast<int>(newest[j]));
-        step.expert_weights.push_back(newest[k + j]);
-      }
+      step.hyper.push_back(std::move(mix));
+    }
+    if (l.ffn.kind != FfnKind::Moe) continue;
+    const std::vector<float> route = newest_row(route_tensor_name(step.layer));  // k ids, then k weights
+    const size_t k = route.size() / 2;
+    for (size_t j = 0; j < k; ++j) {
+      step.experts.push_back(static_cast<int>(route[j]));
+      step.expert_weights.push_back(route[k + j]);
     }
   }
   return r;
