@@ -16,22 +16,26 @@
 //   layout(constant_id = 0) const uint QUANT_TYPE = 0;   // a ggml type number
 //   #define QUANT_WORDS weights
 //   #include "quant.glsl"
-// Plain 32-bit words need no 8- or 16-bit storage feature. Rows start at even byte
-// offsets (every block size is even); a read may touch the word after a row's last byte,
-// so the backend pads every binding by 4 bytes.
+// Plain 32-bit words need no 8- or 16-bit storage feature. A read may touch the word after
+// a row's last byte, so the backend pads every binding (vulkan::kBindingSlack).
 
-const uint TYPE_F32 = 0u, TYPE_F16 = 1u, TYPE_Q4_0 = 2u, TYPE_Q8_0 = 8u;
-const uint TYPE_Q4_K = 12u, TYPE_Q5_K = 13u, TYPE_Q6_K = 14u, TYPE_BF16 = 30u;
+// ggml's type numbers (enum ggml_type).
+const uint TYPE_F32 = 0u, TYPE_F16 = 1u, TYPE_Q4_0 = 2u, TYPE_Q4_1 = 3u, TYPE_Q5_0 = 6u, TYPE_Q5_1 = 7u;
+const uint TYPE_Q8_0 = 8u, TYPE_Q2_K = 10u, TYPE_Q3_K = 11u, TYPE_Q4_K = 12u, TYPE_Q5_K = 13u, TYPE_Q6_K = 14u;
+const uint TYPE_IQ2_XXS = 16u, TYPE_IQ2_XS = 17u, TYPE_IQ3_XXS = 18u, TYPE_IQ1_S = 19u, TYPE_IQ4_NL = 20u;
+const uint TYPE_IQ3_S = 21u, TYPE_IQ2_S = 22u, TYPE_IQ4_XS = 23u, TYPE_IQ1_M = 29u, TYPE_BF16 = 30u;
+const uint TYPE_MXFP4 = 39u;
 const uint TYPE_I32 = 26u;  // index tables, only gathered (get_rows.comp)
 
-// The 4 bytes starting at even byte offset b, little-endian.
+// The 4 bytes starting at byte offset b, little-endian. Offsets are even for every type but
+// MXFP4 (17-byte blocks), whose odd offsets take the general path.
 uint word_at(uint b) {
-  const uint i = b >> 2;
-  if ((b & 2u) == 0u) return QUANT_WORDS[i];
-  return (QUANT_WORDS[i] >> 16) | (QUANT_WORDS[i + 1u] << 16);
+  const uint i = b >> 2, shift = (b & 3u) * 8u;
+  if (shift == 0u) return QUANT_WORDS[i];
+  return (QUANT_WORDS[i] >> shift) | (QUANT_WORDS[i + 1u] << (32u - shift));
 }
 uint byte_at(uint b) { return (QUANT_WORDS[b >> 2] >> ((b & 3u) * 8u)) & 0xffu; }
-float f16_at(uint b) { return unpackHalf2x16(QUANT_WORDS[b >> 2] >> ((b & 2u) * 8u)).x; }
+float f16_at(uint b) { return unpackHalf2x16(QUANT_WORDS[b >> 2] >> ((b & 2u) * 8u)).x; }  // b even
 
 // Scale and min j (0..7) of a q4_K/q5_K super-block, 6 bits each (ggml's get_scale_min_k4).
 // `scales` is the byte offset of the 12 packed bytes.

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 
 #include "archscope/ggml_types.h"
 
@@ -30,9 +31,11 @@ uint16_t f32_to_fp16(float f);
 float bf16_to_f32(uint16_t h);
 uint16_t f32_to_bf16(float f);
 
-// Types the engine can compute with (weights and caches): F32, F16, BF16, Q8_0, Q4_0,
-// Q4_K, Q5_K, Q6_K.
+// Types the engine can compute with (weights and caches): the float types and ggml's
+// block types listed in quants.cpp, plus I32 index tables (gathered only).
 bool is_supported_weight_type(GgmlType type);
+// Their names, for messages: "f32, f16, bf16, q8_0, ...".
+std::string supported_weight_types();
 // n must be a multiple of the type's block size.
 void dequantize_row(GgmlType type, const uint8_t* src, float* dst, int64_t n);
 // Inverse of dequantize_row with ggml's reference rounding (quantize_row_*_ref).

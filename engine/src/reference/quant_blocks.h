@@ -72,17 +72,168 @@ inline void unpack_scale_min_k4(int j, const uint8_t* q, uint8_t* scale, uint8_t
   }
 }
 
+// x[j] = d * q[j] + m, q in 0..15 (nibbles laid out as Q4_0's).
+struct BlockQ4_1 {
+  uint16_t d, m;  // fp16 scale and min
+  uint8_t qs[16];
+};
+static_assert(sizeof(BlockQ4_1) == 20);
+
+// x[j] = d * (q[j] - 16), q in 0..31: low 4 bits as Q4_0's nibbles, bit j of qh the fifth bit of q[j].
+struct BlockQ5_0 {
+  uint16_t d;
+  uint8_t qh[4];  // a little-endian uint32
+  uint8_t qs[16];
+};
+static_assert(sizeof(BlockQ5_0) == 22);
+
+// x[j] = d * q[j] + m, q in 0..31, bits as Q5_0's.
+struct BlockQ5_1 {
+  uint16_t d, m;
+  uint8_t qh[4];
+  uint8_t qs[16];
+};
+static_assert(sizeof(BlockQ5_1) == 24);
+
+// x = e8m0(e) / 2 * kvalues_fp4[q]: an fp4 (e2m1) code per element (nibbles as Q4_0's) and
+// one power-of-two scale per 32. 17 bytes: rows can start at odd offsets.
+struct BlockMxfp4 {
+  uint8_t e;
+  uint8_t qs[16];
+};
+static_assert(sizeof(BlockMxfp4) == 17);
+
+// Sixteen sub-blocks of 16: x = d * (scales[s] & 15) * q - dmin * (scales[s] >> 4), q in 0..3.
+struct BlockQ2_K {
+  uint8_t scales[kQK_K / 16];
+  uint8_t qs[kQK_K / 4];
+  uint16_t d, dmin;
+};
+static_assert(sizeof(BlockQ2_K) == 84);
+
+// Sixteen sub-blocks of 16: x = d * (scale[s] - 32) * (q - 4 * !hmask bit), q from 2 low bits
+// in qs, the 6-bit scales packed into 12 bytes.
+struct BlockQ3_K {
+  uint8_t hmask[kQK_K / 8];
+  uint8_t qs[kQK_K / 4];
+  uint8_t scales[12];
+  uint16_t d;
+};
+static_assert(sizeof(BlockQ3_K) == 110);
+
+// x = d * kvalues_iq4nl[q]: 16 non-uniform levels, nibbles as Q4_0's.
+struct BlockIQ4_NL {
+  uint16_t d;
+  uint8_t qs[16];
+};
+static_assert(sizeof(BlockIQ4_NL) == 18);
+
+// Eight IQ4_NL-style sub-blocks of 32 with 6-bit scales (low 4 bits in scales_l, high 2 in scales_h).
+struct BlockIQ4_XS {
+  uint16_t d;
+  uint16_t scales_h;
+  uint8_t scales_l[kQK_K / 64];
+  uint8_t qs[kQK_K / 2];
+};
+static_assert(sizeof(BlockIQ4_XS) == 136);
+
+// The i-quants of 1 to 3 bits: groups of 8 (or 4) elements are indexes into fixed grids
+// of sign-free points (iq_grids.h), with signs and scales beside them.
+struct BlockIQ2_XXS {
+  uint16_t d;
+  uint16_t qs[kQK_K / 8];
+};
+static_assert(sizeof(BlockIQ2_XXS) == 66);
+
+struct BlockIQ2_XS {
+  uint16_t d;
+  uint16_t qs[kQK_K / 8];
+  uint8_t scales[kQK_K / 32];
+};
+static_assert(sizeof(BlockIQ2_XS) == 74);
+
+struct BlockIQ2_S {
+  uint16_t d;
+  uint8_t qs[kQK_K / 4];
+  uint8_t qh[kQK_K / 32];
+  uint8_t scales[kQK_K / 32];
+};
+static_assert(sizeof(BlockIQ2_S) == 82);
+
+struct BlockIQ3_XXS {
+  uint16_t d;
+  uint8_t qs[3 * kQK_K / 8];
+};
+static_assert(sizeof(BlockIQ3_XXS) == 98);
+
+struct BlockIQ3_S {
+  uint16_t d;
+  uint8_t qs[kQK_K / 4];
+  uint8_t qh[kQK_K / 32];
+  uint8_t signs[kQK_K / 8];
+  uint8_t scales[kQK_K / 64];
+};
+static_assert(sizeof(BlockIQ3_S) == 110);
+
+struct BlockIQ1_S {
+  uint16_t d;
+  uint8_t qs[kQK_K / 8];
+  uint16_t qh[kQK_K / 32];
+};
+static_assert(sizeof(BlockIQ1_S) == 50);
+
+// No field for the super-block scale: its fp16 bits are the top nibbles of the four scales words.
+struct BlockIQ1_M {
+  uint8_t qs[kQK_K / 8];
+  uint8_t qh[kQK_K / 16];
+  uint8_t scales[kQK_K / 32];
+};
+static_assert(sizeof(BlockIQ1_M) == 56);
+
 // Row converters, n a multiple of the block size (the dispatchers in quants.cpp check).
+// Quantizers follow ggml_quantize_chunk without an importance matrix; where ggml requires
+// one (iq2_xxs, iq2_xs, iq1_s) they use uniform importance (all ones), as a caller of ggml
+// with no imatrix data would have to.
 void dequantize_row_q8_0(const uint8_t* src, float* dst, int64_t n);
-void dequantize_row_q4_0(const uint8_t* src, float* dst, int64_t n);
-void dequantize_row_q4_K(const uint8_t* src, float* dst, int64_t n);
-void dequantize_row_q5_K(const uint8_t* src, float* dst, int64_t n);
-void dequantize_row_q6_K(const uint8_t* src, float* dst, int64_t n);
 void quantize_row_q8_0(const float* src, uint8_t* dst, int64_t n);
+void dequantize_row_q4_0(const uint8_t* src, float* dst, int64_t n);
 void quantize_row_q4_0(const float* src, uint8_t* dst, int64_t n);
+void dequantize_row_q4_1(const uint8_t* src, float* dst, int64_t n);
+void quantize_row_q4_1(const float* src, uint8_t* dst, int64_t n);
+void dequantize_row_q5_0(const uint8_t* src, float* dst, int64_t n);
+void quantize_row_q5_0(const float* src, uint8_t* dst, int64_t n);
+void dequantize_row_q5_1(const uint8_t* src, float* dst, int64_t n);
+void quantize_row_q5_1(const float* src, uint8_t* dst, int64_t n);
+void dequantize_row_mxfp4(const uint8_t* src, float* dst, int64_t n);
+void quantize_row_mxfp4(const float* src, uint8_t* dst, int64_t n);
+void dequantize_row_q2_K(const uint8_t* src, float* dst, int64_t n);
+void quantize_row_q2_K(const float* src, uint8_t* dst, int64_t n);
+void dequantize_row_q3_K(const uint8_t* src, float* dst, int64_t n);
+void quantize_row_q3_K(const float* src, uint8_t* dst, int64_t n);
+void dequantize_row_q4_K(const uint8_t* src, float* dst, int64_t n);
 void quantize_row_q4_K(const float* src, uint8_t* dst, int64_t n);
+void dequantize_row_q5_K(const uint8_t* src, float* dst, int64_t n);
 void quantize_row_q5_K(const float* src, uint8_t* dst, int64_t n);
+void dequantize_row_q6_K(const uint8_t* src, float* dst, int64_t n);
 void quantize_row_q6_K(const float* src, uint8_t* dst, int64_t n);
+void dequantize_row_iq4_nl(const uint8_t* src, float* dst, int64_t n);
+void quantize_row_iq4_nl(const float* src, uint8_t* dst, int64_t n);
+void dequantize_row_iq4_xs(const uint8_t* src, float* dst, int64_t n);
+void quantize_row_iq4_xs(const float* src, uint8_t* dst, int64_t n);
+void dequantize_row_iq2_xxs(const uint8_t* src, float* dst, int64_t n);
+void quantize_row_iq2_xxs(const float* src, uint8_t* dst, int64_t n);
+void dequantize_row_iq2_xs(const uint8_t* src, float* dst, int64_t n);
+void quantize_row_iq2_xs(const float* src, uint8_t* dst, int64_t n);
+void dequantize_row_iq2_s(const uint8_t* src, float* dst, int64_t n);
+void quantize_row_iq2_s(const float* src, uint8_t* dst, int64_t n);
+void dequantize_row_iq3_xxs(const uint8_t* src, float* dst, int64_t n);
+void quantize_row_iq3_xxs(const float* src, uint8_t* dst, int64_t n);
+void dequantize_row_iq3_s(const uint8_t* src, float* dst, int64_t n);
+void quantize_row_iq3_s(const float* src, uint8_t* dst, int64_t n);
+void dequantize_row_iq1_s(const uint8_t* src, float* dst, int64_t n);
+void quantize_row_iq1_s(const float* src, uint8_t* dst, int64_t n);
+void dequantize_row_iq1_m(const uint8_t* src, float* dst, int64_t n);
+void quantize_row_iq1_m(const float* src, uint8_t* dst, int64_t n);
 
 // Blocks are read and written with memcpy: file data need not be aligned for the struct.
 template <class Block>

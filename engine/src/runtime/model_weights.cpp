@@ -59,7 +59,7 @@ ModelWeights::ModelWeights(const GgufFile& file, const ModelSpec& spec) {
     } else if (t->type == GgmlType::I32 || !reference::is_supported_weight_type(t->type)) {
       const GgmlTypeInfo* info = ggml_type_info(t->type);
       throw Error(path_ + ": tensor " + expected.name + " has type " + (info ? info->name : "?") +
-                  ", which archscope cannot run (supported: f32, f16, bf16, q8_0, q4_0, q4_K, q5_K, q6_K)");
+                  ", which archscope cannot run (supported: " + reference::supported_weight_types() + ")");
     }
     WeightDesc w;
     w.name = without_suffix(expected.name);

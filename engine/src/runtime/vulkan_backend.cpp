@@ -315,8 +315,8 @@ class VulkanBackend final : public Backend {
       if (!reference::is_supported_weight_type(w.type)) {
         const GgmlTypeInfo* info = ggml_type_info(w.type);
         throw Error(what + " is of type " + (info ? info->name : "?") +
-                    ", which the Vulkan backend does not compute with (f32, f16, bf16, q8_0, q4_0, q4_K, q5_K, q6_K; "
-                    "i32 id tables)");
+                    ", which the Vulkan backend does not compute with (" + reference::supported_weight_types() +
+                    "; i32 id tables)");
       }
       const std::optional<uint64_t> row_bytes = ggml_bytes(w.type, static_cast<uint64_t>(std::max<int64_t>(w.cols, 0)));
       if (w.cols <= 0 || w.rows <= 0 || w.experts <= 0 || !row_bytes || w.row_bytes != *row_bytes || !w.data) {

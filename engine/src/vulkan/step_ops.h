@@ -27,9 +27,9 @@
 
 namespace archscope::vulkan {
 
-// Bytes a binding may read past its data: word reads of 16-bit data at odd halfword
-// offsets touch the next word (shaders/quant.glsl).
-constexpr uint64_t kBindingSlack = 4;
+// Bytes a binding may read past its data: word reads at offsets that are not a multiple of
+// 4 (16-bit data, MXFP4's 17-byte blocks) touch the next word (shaders/quant.glsl).
+constexpr uint64_t kBindingSlack = 8;
 
 // A weight on the device: `rows` rows of `cols` elements of `type`, `row_bytes` each,
 // stored in pieces of whole rows, each bound on its own.
