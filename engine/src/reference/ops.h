@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "archscope/ggml_types.h"
 
@@ -34,8 +35,9 @@ uint16_t f32_to_bf16(float f);
 // Types the engine can compute with (weights and caches): the float types and ggml's
 // block types listed in quants.cpp, plus I32 index tables (gathered only).
 bool is_supported_weight_type(GgmlType type);
-// Their names, for messages: "f32, f16, bf16, q8_0, ...".
-std::string supported_weight_types();
+// Those types (without I32), and their names for messages: "f32, f16, bf16, q8_0, ...".
+std::vector<GgmlType> supported_weight_types();
+std::string supported_weight_type_names();
 // n must be a multiple of the type's block size.
 void dequantize_row(GgmlType type, const uint8_t* src, float* dst, int64_t n);
 // Inverse of dequantize_row with ggml's reference rounding (quantize_row_*_ref).

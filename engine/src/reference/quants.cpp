@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "archscope/error.h"
 #include "reference/ops.h"
@@ -22,7 +23,7 @@ std::string type_name(GgmlType type) {
 void check_row(const char* op, GgmlType type, int64_t n) {
   if (!is_supported_weight_type(type)) {
     throw Error(std::string(op) + ": " + type_name(type) +
-                " is not a type archscope computes with (" + supported_weight_types() + ")");
+                " is not a type archscope computes with (" + supported_weight_type_names() + ")");
   }
   const int64_t block = ggml_type_info(type)->block_size;
   if (n < 0 || n % block != 0) {
@@ -91,12 +92,17 @@ const RowCodec* find_codec(GgmlType type) {
 
 bool is_supported_weight_type(GgmlType type) { return find_codec(type) != nullptr; }
 
-std::string supported_weight_types() {
-  std::string names;
+std::vector<GgmlType> supported_weight_types() {
+  std::vector<GgmlType> types;
   for (const RowCodec& c : kCodecs) {
-    if (c.type == GgmlType::I32) continue;  // not a weight type a person chooses
-    names += (names.empty() ? "" : ", ") + std::string(ggml_type_info(c.type)->name);
+    if (c.type != GgmlType::I32) types.push_back(c.type);  // (index tables are not a weight type)
   }
+  return types;
+}
+
+std::string supported_weight_type_names() {
+  std::string names;
+  for (GgmlType t : supported_weight_types()) names += (names.empty() ? "" : ", ") + std::string(ggml_type_info(t)->name);
   return names;
 }
 

@@ -59,7 +59,7 @@ ModelWeights::ModelWeights(const GgufFile& file, const ModelSpec& spec) {
     } else if (t->type == GgmlType::I32 || !reference::is_supported_weight_type(t->type)) {
       const GgmlTypeInfo* info = ggml_type_info(t->type);
       throw Error(path_ + ": tensor " + expected.name + " has type " + (info ? info->name : "?") +
-                  ", which archscope cannot run (supported: " + reference::supported_weight_types() + ")");
+                  ", which archscope cannot run (supported: " + reference::supported_weight_type_names() + ")");
     }
     WeightDesc w;
     w.name = without_suffix(expected.name);

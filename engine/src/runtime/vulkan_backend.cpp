@@ -315,7 +315,7 @@ class VulkanBackend final : public Backend {
       if (!reference::is_supported_weight_type(w.type)) {
         const GgmlTypeInfo* info = ggml_type_info(w.type);
         throw Error(what + " is of type " + (info ? info->name : "?") +
-                    ", which the Vulkan backend does not compute with (" + reference::supported_weight_types() +
+                    ", which the Vulkan backend does not compute with (" + reference::supported_weight_type_names() +
                     "; i32 id tables)");
       }
       const std::optional<uint64_t> row_bytes = ggml_bytes(w.type, static_cast<uint64_t>(std::max<int64_t>(w.cols, 0)));
