@@ -14,18 +14,14 @@ struct MakeModelOptions {
   std::string arch;
   std::string preset = "tiny";
   std::string type = "f16";
+  bool pure = false;
   uint64_t seed = 1;
   std::string output;
 };
 
 int run_make_model(const MakeModelOptions& opt) {
-  const std::optional<GgmlType> type = ggml_type_from_name(opt.type);
-  if (!type) {
-    std::cerr << "archscope-cli: unknown --type \"" << opt.type << "\"\n";
-    return kExitBadInput;
-  }
   Result<bool> written = capture([&] {
-    write_tiny_model({opt.arch, opt.preset, *type, opt.seed}, opt.output);
+    write_tiny_model({opt.arch, opt.preset, WeightFormat(opt.type, opt.pure), opt.seed}, opt.output);
     return true;
   });
   if (!written) {
@@ -43,7 +39,13 @@ Command add_make_model_command(CLI::App& app) {
   CLI::App* sub = app.add_subcommand("make-model", "Write a tiny random model (GGUF) of an architecture");
   sub->add_option("--arch", opt->arch, "llama, qwen3, gemma4, laguna or deepseek4")->required();
   sub->add_option("--preset", opt->preset, "tiny or small (gemma4: tiny, tiny-moe or demo; laguna, deepseek4: tiny)")->capture_default_str();
-  sub->add_option("--type", opt->type, "Weight type: f32, f16, bf16, q8_0, q4_0, q4_K")->capture_default_str();
+  std::string file_types;
+  for (const std::string& name : tiny_model_file_types()) file_types += (file_types.empty() ? "" : ", ") + name;
+  sub->add_option("--type", opt->type,
+                  "Weight type, as llama-quantize names it (its mix of tensor types: Q4_K_M is Q4_K with Q6_K "
+                  "for the head and some attn_v / ffn_down; F32, F16, BF16: the converter's output): " + file_types)
+      ->capture_default_str();
+  sub->add_flag("--pure", opt->pure, "Every quantizable matrix the type's main ggml type (llama-quantize --pure)");
   sub->add_option("--seed", opt->seed, "Random seed")->capture_default_str();
   sub->add_option("-o,--output", opt->output, "Output .gguf path")->required();
   return {sub, [opt] { return run_make_model(*opt); }};

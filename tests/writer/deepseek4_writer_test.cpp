@@ -226,7 +226,20 @@ TEST(TinyDeepseek4, TensorTypes) {
   EXPECT_EQ(file.find_tensor("blk.0.exp_probs_b.bias"), nullptr);
   EXPECT_NE(file.find_tensor("blk.1.exp_probs_b.bias"), nullptr);
 
+  // llama-quantize's Q8_0 from the converter's F32 output quantizes every matrix it may
+  // (the mHC weights and compressor biases too) but keeps the routers and the id table.
   for (const GgufTensor& t : file.tensors()) {
+    if (t.name == "blk.0.ffn_gate_tid2eid.weight") {
+      EXPECT_EQ(t.type, GgmlType::I32);
+    } else if (t.shape.size() == 1 || t.name.find(".ffn_gate_inp.") != std::string::npos) {
+      EXPECT_EQ(t.type, GgmlType::F32) << t.name;
+    } else {
+      EXPECT_EQ(t.type, t.shape[0] % 32 == 0 ? GgmlType::Q8_0 : GgmlType::F16) << t.name;
+    }
+  }
+  // The converter (F16 output) keeps what V4 stores in float32 as F32.
+  write_tiny_model({"deepseek4", "tiny", GgmlType::F16, 1}, dir.file("f16.gguf"));
+  for (const GgufTensor& t : GgufFile::open(dir.file("f16.gguf")).tensors()) {
     const bool f32_kept = t.name.rfind("output_hc_", 0) == 0 || t.name.find(".hc_") != std::string::npos ||
                           t.name.find("_compressor_ape.") != std::string::npos;
     if (t.name == "blk.0.ffn_gate_tid2eid.weight") {
@@ -234,7 +247,7 @@ TEST(TinyDeepseek4, TensorTypes) {
     } else if (t.shape.size() == 1 || f32_kept) {
       EXPECT_EQ(t.type, GgmlType::F32) << t.name;  // norms, biases, and what V4 keeps in float32
     } else {
-      EXPECT_EQ(t.type, GgmlType::Q8_0) << t.name;
+      EXPECT_EQ(t.type, GgmlType::F16) << t.name;
     }
   }
 

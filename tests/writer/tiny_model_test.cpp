@@ -16,6 +16,7 @@
 #include "formats/format_fixtures.h"
 #include "reference/ops.h"
 #include "spec/architecture.h"
+#include "writer/quantize_mix.h"
 #include "writer/tiny_forward.h"
 
 namespace archscope {
@@ -356,7 +357,9 @@ TEST(TinyModel, Lists) {
   EXPECT_EQ(tiny_model_architectures(), (std::vector<std::string>{"llama", "qwen3", "laguna", "gemma4", "deepseek4"}));
   EXPECT_EQ(tiny_model_presets("gemma4"), (std::vector<std::string>{"tiny", "tiny-moe", "demo"}));
   EXPECT_EQ(tiny_model_presets("qwen3"), (std::vector<std::string>{"tiny", "small"}));
-  for (GgmlType t : tiny_model_types()) EXPECT_TRUE(reference::is_supported_weight_type(t));
+  for (const std::string& name : tiny_model_file_types()) {
+    EXPECT_TRUE(reference::is_supported_weight_type(find_file_type(name)->default_type)) << name;
+  }
 }
 
 }  // namespace

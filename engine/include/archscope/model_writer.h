@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "archscope/ggml_types.h"
@@ -19,13 +20,32 @@
 
 namespace archscope {
 
+// How the weights are stored: as llama-quantize stores them for one of its file types,
+// named as it names them ("F16", "Q8_0", "Q4_K_M", "IQ4_XS", "MXFP4_MOE", ...; case does
+// not matter, and "Q4_K" is its alias for Q4_K_M). Starting from the float32 weights:
+// norms and routers stay F32, most matrices take the type's main ggml type, the head and
+// some layers more bits, and rows that are not a whole number of blocks fall back to a
+// type of 32-element blocks. pure: every quantizable matrix the main type (llama-quantize
+// --pure), still with the fallbacks. F32, F16 and BF16 are the converter's output types.
+struct WeightFormat {
+  std::string file_type = "F16";
+  bool pure = false;
+
+  WeightFormat() = default;
+  WeightFormat(std::string name, bool pure_ = false) : file_type(std::move(name)), pure(pure_) {}
+  WeightFormat(const char* name, bool pure_ = false) : file_type(name), pure(pure_) {}
+  // The file type llama-quantize names like the ggml type (q8_0: Q8_0; q4_K: Q4_K_M).
+  WeightFormat(GgmlType type, bool pure_ = false);
+};
+
+// Every matrix of `type` (a pure file of the file type whose main type it is, e.g. IQ2_M
+// for iq2_s, MXFP4_MOE for mxfp4).
+WeightFormat pure_format(GgmlType type);
+
 struct TinyModelOptions {
   std::string arch;              // llama.cpp architecture name: "llama", "qwen3", "gemma4", "laguna", "deepseek4"
   std::string preset = "tiny";   // "tiny" (3.4M / 4.1M parameters for llama / qwen3) or "small" (26M / 32M)
-  // Weight type of the 2D matrices; norms stay F32 as in llama.cpp. f32, f16, bf16 and
-  // q8_0 apply to every matrix; q4_0 and q4_K follow llama-quantize's Q4_0 and Q4_K_M
-  // mixes (output head Q6_K; Q4_K_M also Q6_K for some layers' attn_v and ffn_down).
-  GgmlType type = GgmlType::F16;
+  WeightFormat type;
   uint64_t seed = 1;
 };
 
@@ -40,6 +60,6 @@ ModelSpec tiny_model_spec(const TinyModelOptions& options);
 // What write_tiny_model accepts, for help texts.
 std::vector<std::string> tiny_model_architectures();
 std::vector<std::string> tiny_model_presets(const std::string& arch);
-std::vector<GgmlType> tiny_model_types();
+std::vector<std::string> tiny_model_file_types();
 
 }  // namespace archscope

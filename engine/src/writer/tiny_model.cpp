@@ -6,6 +6,7 @@
 #include "archscope/error.h"
 #include "archscope/model_writer.h"
 #include "spec/architecture.h"
+#include "writer/quantize_mix.h"
 #include "writer/tiny_model.h"
 
 namespace archscope {
@@ -31,12 +32,6 @@ const TinyArchitectureWriter& find_writer(const std::string& arch) {
   throw Error("tiny model: unknown architecture \"" + arch + "\" (known: " + joined(tiny_model_architectures()) + ")");
 }
 
-std::string type_names() {
-  std::vector<std::string> names;
-  for (GgmlType t : tiny_model_types()) names.push_back(ggml_type_info(t)->name);
-  return joined(names);
-}
-
 // The full plan for options: the family's spec and vocabulary, the registry's tensors
 // with the types and sizes they are stored with.
 TinyModelPlan make_plan(const TinyModelOptions& options) {
@@ -45,11 +40,7 @@ TinyModelPlan make_plan(const TinyModelOptions& options) {
     throw Error("tiny model: " + options.arch + " has no preset \"" + options.preset + "\" (known: " +
                 joined(writer.presets) + ")");
   }
-  if (!tiny_file_type(options.type)) {
-    const GgmlTypeInfo* info = ggml_type_info(options.type);
-    throw Error(std::string("tiny model: cannot write weights of type ") + (info ? info->name : "?") +
-                " (supported: " + type_names() + ")");
-  }
+  tiny_file_type(options.type);  // (throws for an unknown one)
   const Architecture* arch = find_architecture_by_gguf(options.arch);
   if (!arch || !arch->tensors) throw Error("tiny model: no tensor list for architecture \"" + options.arch + "\"");
 
@@ -60,8 +51,10 @@ TinyModelPlan make_plan(const TinyModelOptions& options) {
   spec.vocab = static_cast<int>(plan.vocab.tokens.size());
   spec.tensors = arch->tensors(spec);
   std::map<std::string, uint64_t> bytes_by_type;
-  for (TensorSpec& t : spec.tensors) {
-    const GgmlType type = tiny_tensor_type(t, options.type, spec);
+  const std::vector<GgmlType> types = tiny_tensor_types(spec, options.type);
+  for (size_t i = 0; i < spec.tensors.size(); ++i) {
+    TensorSpec& t = spec.tensors[i];
+    const GgmlType type = types[i];
     uint64_t n = 1;
     for (uint64_t d : t.shape) n *= d;
     t.ggml_type = static_cast<uint32_t>(type);
@@ -85,10 +78,6 @@ std::vector<std::string> tiny_model_architectures() {
 
 std::vector<std::string> tiny_model_presets(const std::string& arch) { return find_writer(arch).presets; }
 
-std::vector<GgmlType> tiny_model_types() {
-  return {GgmlType::F32, GgmlType::F16, GgmlType::BF16, GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_K};
-}
-
 ModelSpec tiny_model_spec(const TinyModelOptions& options) { return make_plan(options).spec; }
 
 void write_tiny_model(const TinyModelOptions& options, const std::string& path) {
@@ -101,7 +90,7 @@ void write_tiny_model(const TinyModelOptions& options, const std::string& path) 
   w.set_string("general.type", "model");
   w.set_string("general.name", spec.name);
   find_writer(options.arch).write_metadata(spec, w);
-  w.set_u32("general.file_type", *tiny_file_type(options.type));
+  w.set_u32("general.file_type", tiny_file_type(options.type).id);
   w.set_u32("general.quantization_version", 2);  // GGML_QNT_VERSION
   plan.vocab.write_to(w);
 

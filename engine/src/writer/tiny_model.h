@@ -11,6 +11,7 @@
 
 #include "archscope/gguf.h"
 #include "archscope/model_spec.h"
+#include "archscope/model_writer.h"
 #include "archscope/tokenizer.h"
 
 namespace archscope {
@@ -44,16 +45,14 @@ Vocabulary small_vocab(SmallVocabStyle style, size_t size, const char* chat_temp
 // TextModel.set_gguf_parameters: the keys every llama.cpp-converted decoder has (from layer 0).
 void write_common_keys(const ModelSpec& spec, GgufWriter& w);
 
-// The llama.cpp general.file_type (LLAMA_FTYPE_*) for a requested weight type; nullopt
-// when the writer does not make that type.
-std::optional<uint32_t> tiny_file_type(GgmlType type);
-
-// The type a tensor is stored as when `requested` is asked for: 1D tensors F32; the
-// matrices as requested, or by llama-quantize's rules for q4_0 / q4_K (Q4_K_M). A row
-// length that is not a whole number of blocks falls back to Q8_0, then F16. DeepSeek V4:
-// the hash-routing table (ffn_gate_tid2eid) I32, the tensors its checkpoint keeps in
-// float32 (mHC weights hc_* / output_hc_*, compressor positional biases *_compressor_ape) F32.
-GgmlType tiny_tensor_type(const TensorSpec& tensor, GgmlType requested, const ModelSpec& spec);
+// The file type a format names (throws for an unknown name), and the type each of
+// spec.tensors is stored as in it: the converter's output for F32 / F16 / BF16 (1D tensors
+// F32; DeepSeek V4: the hash-routing table ffn_gate_tid2eid I32, the tensors its checkpoint
+// keeps in float32, mHC hc_* / output_hc_* and *_compressor_ape, F32), llama-quantize's
+// choice from the F32 output for the quantized types (writer/quantize_mix.h).
+struct FileType;
+const FileType& tiny_file_type(const WeightFormat& format);
+std::vector<GgmlType> tiny_tensor_types(const ModelSpec& spec, const WeightFormat& format);
 
 // Random values for one tensor, reproducible for (seed, tensor name) and independent of
 // the other tensors: matrices ~ N(0, gain^2 / fan_in) with fan_in = shape[0], 1D norm

@@ -5,6 +5,7 @@
 
 #include "archscope/error.h"
 #include "reference/ops.h"
+#include "writer/quantize_mix.h"
 #include "writer/tiny_model.h"
 
 namespace archscope {
@@ -18,17 +19,6 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 // The tensor feeding the logits: output.weight, or token_embd.weight when they are tied.
 bool is_output_head(const TensorSpec& t, const ModelSpec& spec) {
   return t.name == "output.weight" || (spec.tied_embeddings && t.name == "token_embd.weight");
-}
-
-// llama-quantize's use_more_bits: the first and last eighth of the layers and every third
-// one between get more bits in Q4_K_M.
-bool use_more_bits(int layer, int n_layers) {
-  return layer < n_layers / 8 || layer >= 7 * n_layers / 8 || (layer - n_layers / 8) % 3 == 2;
-}
-
-bool fits_blocks(GgmlType type, uint64_t row) {
-  const GgmlTypeInfo* info = ggml_type_info(type);
-  return info && row % info->block_size == 0;
 }
 
 // FNV-1a of the name mixed with the seed, then splitmix64: one generator seed per tensor.
@@ -80,35 +70,46 @@ double gain_of(const TensorSpec& t, const ModelSpec& spec) {
 
 }  // namespace
 
-std::optional<uint32_t> tiny_file_type(GgmlType type) {
-  switch (type) {
-    case GgmlType::F32: return 0;    // LLAMA_FTYPE_ALL_F32
-    case GgmlType::F16: return 1;    // MOSTLY_F16
-    case GgmlType::Q4_0: return 2;   // MOSTLY_Q4_0
-    case GgmlType::Q8_0: return 7;   // MOSTLY_Q8_0
-    case GgmlType::Q4_K: return 15;  // MOSTLY_Q4_K_M
-    case GgmlType::BF16: return 32;  // MOSTLY_BF16
-    default: return std::nullopt;
+WeightFormat::WeightFormat(GgmlType type, bool pure_) : file_type(ggml_type_info(type)->name), pure(pure_) {}
+
+WeightFormat pure_format(GgmlType type) {
+  for (const FileType& f : file_types()) {
+    if (f.default_type == type) return WeightFormat(f.name, true);
   }
+  throw Error(std::string("tiny model: no file type stores its matrices as ") + ggml_type_info(type)->name);
 }
 
-GgmlType tiny_tensor_type(const TensorSpec& t, GgmlType requested, const ModelSpec& spec) {
+std::vector<std::string> tiny_model_file_types() {
+  std::vector<std::string> names;
+  for (const FileType& f : file_types()) names.push_back(f.name);
+  return names;
+}
+
+const FileType& tiny_file_type(const WeightFormat& format) {
+  const FileType* f = find_file_type(format.file_type);
+  if (!f) {
+    std::string known;
+    for (const std::string& name : tiny_model_file_types()) known += (known.empty() ? "" : ", ") + name;
+    throw Error("tiny model: unknown weight type \"" + format.file_type + "\" (known: " + known + ")");
+  }
+  return *f;
+}
+
+// What llama.cpp's converter writes with --outtype `type` (f32, f16, bf16): 1D tensors and
+// the tensors the checkpoint keeps in float32 as F32, integer tables as I32, the rest `type`.
+GgmlType converter_type(const TensorSpec& t, GgmlType type) {
   if (is_expert_table(t)) return GgmlType::I32;
   if (t.shape.size() < 2 || keeps_f32(t)) return GgmlType::F32;
-  GgmlType type = requested;
-  if (requested == GgmlType::Q4_0 || requested == GgmlType::Q4_K) {
-    if (is_output_head(t, spec)) {
-      type = GgmlType::Q6_K;
-    } else if (requested == GgmlType::Q4_K && t.layer >= 0 &&
-               (ends_with(t.name, ".attn_v.weight") || ends_with(t.name, ".ffn_down.weight")) &&
-               use_more_bits(t.layer, spec.layer_count())) {
-      type = GgmlType::Q6_K;
-    }
-  }
-  for (GgmlType candidate : {type, GgmlType::Q8_0, GgmlType::F16}) {
-    if (fits_blocks(candidate, t.shape[0])) return candidate;
-  }
-  return GgmlType::F32;
+  return type;
+}
+
+std::vector<GgmlType> tiny_tensor_types(const ModelSpec& spec, const WeightFormat& format) {
+  const FileType& file_type = tiny_file_type(format);
+  const bool quantized = ggml_type_info(file_type.default_type)->block_size > 1;
+  std::vector<GgmlType> types;
+  for (const TensorSpec& t : spec.tensors) types.push_back(converter_type(t, quantized ? GgmlType::F32 : file_type.default_type));
+  if (!quantized) return types;
+  return quantized_tensor_types(spec, spec.tensors, types, file_type, format.pure);
 }
 
 std::vector<float> tiny_tensor_values(const TensorSpec& t, const ModelSpec& spec, uint64_t seed) {
