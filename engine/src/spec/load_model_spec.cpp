@@ -10,6 +10,7 @@
 #include "archscope/model_loader.h"
 #include "archscope/safetensors.h"
 #include "spec/architecture.h"
+#include "spec/side_files.h"
 
 namespace archscope {
 
@@ -71,6 +72,7 @@ GgmlType config_weight_type(const ConfigReader& config) {
 
 ModelSpec spec_from_gguf(const std::string& path) {
   GgufFile file = GgufFile::open(path);
+  if (const std::optional<std::string> side_file = describe_side_file(file)) throw Error(file_name(path) + ": " + *side_file);
   const std::string arch_name = file.architecture();
   const Architecture* arch = find_architecture_by_gguf(arch_name);
   if (!arch) throw Error(file_name(path) + ": unknown architecture \"" + arch_name + "\"");
