@@ -7,6 +7,7 @@
 
 #include "runtime/session_fixtures.h"
 #include "archscope/gguf.h"
+#include "archscope/model_loader.h"
 #include "archscope/model_writer.h"
 #include "archscope/sampler.h"
 #include "archscope/session.h"
@@ -161,6 +162,25 @@ TEST(Session, MissingTensorIsNamed) {
   Result<std::unique_ptr<Session>> session = Session::open(dir.file("broken.gguf"), options);
   ASSERT_FALSE(session);
   EXPECT_NE(std::string(session.error().what()).find("broken.gguf: missing tensor blk.2.attn_k.weight"), std::string::npos)
+      << session.error().what();
+}
+
+// A vocabulary-only file (llama.cpp's ggml-vocab-*: the model's metadata, no tensors)
+// inspects like a card but cannot run, and says so.
+TEST(Session, VocabularyOnlyFileSaysItHasNoWeights) {
+  testing::TempDir dir;
+  GgufFile file = GgufFile::open(tiny_model(dir, "llama", GgmlType::F32));
+  GgufWriter copy;
+  for (const auto& [key, value] : file.metadata()) {
+    if (key != "general.alignment") copy.set(key, value);
+  }
+  copy.write(dir.file("ggml-vocab-llama.gguf"));
+  EXPECT_TRUE(load_model_spec(dir.file("ggml-vocab-llama.gguf")).ok());
+  SessionOptions options;
+  options.device = "cpu";
+  Result<std::unique_ptr<Session>> session = Session::open(dir.file("ggml-vocab-llama.gguf"), options);
+  ASSERT_FALSE(session);
+  EXPECT_NE(std::string(session.error().what()).find("ggml-vocab-llama.gguf: holds no weights"), std::string::npos)
       << session.error().what();
 }
 

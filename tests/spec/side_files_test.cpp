@@ -19,7 +19,6 @@ struct SideFile {
   const char* file;
   const char* architecture;
   const char* type;      // general.type, or "" for none
-  bool with_tensor;
   const char* expected;  // in the message
 };
 
@@ -30,7 +29,7 @@ void write_side_file(const std::string& path, const SideFile& f) {
   if (std::string(f.type) == "adapter") w.set_string("adapter.type", "lora");
   w.set_string("general.base_model.0.name", "Gemma 4 E2B");
   w.set_u32(std::string(f.architecture) + ".block_count", 2);
-  if (f.with_tensor) w.add_tensor("blk.0.attn_q.weight", {32, 2}, GgmlType::F32, std::vector<uint8_t>(256));
+  w.add_tensor("blk.0.attn_q.weight", {32, 2}, GgmlType::F32, std::vector<uint8_t>(256));
   w.write(path);
 }
 
@@ -49,7 +48,7 @@ TEST_P(SideFiles, SayWhatTheyAreAndWhatToOpen) {
   EXPECT_EQ(message.find("same folder"), std::string::npos) << message;
 
   // With the model beside it (and other side files, which are not suggested), the message names it.
-  write_side_file(dir.file("mmproj-other.gguf"), {"mmproj-other.gguf", "clip", "mmproj", true, ""});
+  write_side_file(dir.file("mmproj-other.gguf"), {"mmproj-other.gguf", "clip", "mmproj", ""});
   testing::write_text(dir.file("gemma-4-E2B-it-Q4_K_M.gguf"), "GGUF");
   Result<ModelSpec> beside = load_model_spec(dir.file(f.file));
   ASSERT_FALSE(beside.ok());
@@ -60,12 +59,11 @@ TEST_P(SideFiles, SayWhatTheyAreAndWhatToOpen) {
 
 INSTANTIATE_TEST_SUITE_P(
     Kinds, SideFiles,
-    ::testing::Values(SideFile{"mmproj-F16.gguf", "clip", "mmproj", true, "multimodal projector (mmproj"},
-                      SideFile{"mtp-F16.gguf", "gemma4-assistant", "model", true, "assistant head"},
-                      SideFile{"adapter.gguf", "llama", "adapter", true, "LoRA adapter for Gemma 4 E2B"},
-                      SideFile{"steer.gguf", "controlvector", "", true, "control vector"},
-                      SideFile{"imatrix.gguf", "imatrix", "imatrix", true, "importance matrix"},
-                      SideFile{"ggml-vocab-gemma-4.gguf", "gemma4", "", false, "vocabulary only"}),
+    ::testing::Values(SideFile{"mmproj-F16.gguf", "clip", "mmproj", "multimodal projector (mmproj"},
+                      SideFile{"mtp-F16.gguf", "gemma4-assistant", "model", "assistant head"},
+                      SideFile{"adapter.gguf", "llama", "adapter", "LoRA adapter for Gemma 4 E2B"},
+                      SideFile{"steer.gguf", "controlvector", "", "control vector"},
+                      SideFile{"imatrix.gguf", "imatrix", "imatrix", "importance matrix"}),
     [](const ::testing::TestParamInfo<SideFile>& info) {
       std::string name = info.param.architecture;
       for (char& c : name) c = c == '-' ? '_' : c;

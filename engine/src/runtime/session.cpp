@@ -12,6 +12,7 @@
 #include "runtime/backend.h"
 #include "runtime/model_weights.h"
 #include "runtime/programs/program.h"
+#include "spec/side_files.h"
 
 namespace archscope {
 
@@ -161,6 +162,9 @@ Result<std::unique_ptr<Session>> Session::open(const std::string& path, const Se
                   (s->spec.source == SourceKind::Card ? "model card" : "Hugging Face folder") + "; inspect works)");
     }
     s->file = GgufFile::open(path);
+    if (const std::optional<std::string> why = describe_weightless_file(s->file)) {
+      throw Error(std::filesystem::path(path).filename().string() + ": " + *why);
+    }
     s->weights = std::make_unique<ModelWeights>(s->file, s->spec);
     s->tokenizer = Tokenizer::from_gguf(s->file);
 

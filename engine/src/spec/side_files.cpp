@@ -60,13 +60,16 @@ std::optional<std::string> describe_side_file(const GgufFile& file) {
     what = "a control vector (a per-layer steering offset), not a model; open the model file it was made for";
   } else if (type == "imatrix" || starts_with(arch, "imatrix")) {
     what = "an importance matrix (llama-imatrix statistics for quantizing), not a model; open a model file";
-  } else if (file.tensors().empty()) {
-    what = "a vocabulary only (tokenizer metadata, no weights: llama.cpp's ggml-vocab-* files are like this), not "
-           "a model; open a model file";
   } else {
     return std::nullopt;
   }
   return what + model_beside(file);
+}
+
+std::optional<std::string> describe_weightless_file(const GgufFile& file) {
+  if (!file.tensors().empty()) return std::nullopt;
+  return "holds no weights (a vocabulary and hyperparameters only, as llama.cpp's ggml-vocab-* files), so it "
+         "cannot run; inspect shows its architecture, or open a model file" + model_beside(file);
 }
 
 }  // namespace archscope
