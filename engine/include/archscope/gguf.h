@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -98,12 +99,26 @@ class GgufWriter {
   // data must hold exactly ggml_bytes(type, elements) bytes.
   void add_tensor(const std::string& name, std::vector<uint64_t> shape, GgmlType type,
                   std::vector<uint8_t> data);
+  // A tensor whose bytes are made while the file is written, so a file need not fit in
+  // memory: write() calls `source` once, in tensor order, and it passes all
+  // ggml_bytes(type, elements) bytes to `sink`, in as many pieces as it likes.
+  using ByteSink = std::function<void(const uint8_t* bytes, size_t count)>;
+  using TensorSource = std::function<void(const ByteSink& sink)>;
+  void add_streamed_tensor(const std::string& name, std::vector<uint64_t> shape, GgmlType type, TensorSource source);
   void set_alignment(uint32_t alignment);
   void write(const std::string& path) const;  // throws archscope::Error
 
  private:
   std::vector<std::pair<std::string, GgufValue>> metadata_;
-  struct Tensor { std::string name; std::vector<uint64_t> shape; GgmlType type; std::vector<uint8_t> data; };
+  struct Tensor {
+    std::string name;
+    std::vector<uint64_t> shape;
+    GgmlType type;
+    uint64_t bytes;
+    std::vector<uint8_t> data;  // or, when empty,
+    TensorSource source;
+  };
+  uint64_t check_tensor(const std::string& name, const std::vector<uint64_t>& shape, GgmlType type) const;
   std::vector<Tensor> tensors_;
   uint32_t alignment_ = 32;
 };

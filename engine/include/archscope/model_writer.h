@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -44,9 +45,18 @@ WeightFormat pure_format(GgmlType type);
 
 struct TinyModelOptions {
   std::string arch;              // llama.cpp architecture name: "llama", "qwen3", "gemma4", "laguna", "deepseek4"
-  std::string preset = "tiny";   // "tiny" (3.4M / 4.1M parameters for llama / qwen3) or "small" (26M / 32M)
+  // "tiny" (3.4M / 4.1M parameters for llama / qwen3), "small" (26M / 32M), a family's own
+  // ones, or a published model's dimensions from its bundled card: gemma4 "e2b", "e4b",
+  // "26b-a4b", "31b"; laguna "xs2"; deepseek4 "flash"; qwen3 "8b" (random weights, written
+  // as they are made, so a file may be larger than memory).
+  std::string preset = "tiny";
   WeightFormat type;
   uint64_t seed = 1;
+  // Published-size presets: a GGUF file whose tokenizer to use (its size must be the
+  // model's); empty: the family's small vocabulary padded with unused tokens.
+  std::string vocab_file;
+  // Called after each tensor with the bytes of tensor data written so far and in all.
+  std::function<void(uint64_t written, uint64_t total)> progress;
 };
 
 // Writes the model to path. Throws archscope::Error for an unknown architecture, preset or

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <set>
 
 #include "archscope/error.h"
@@ -158,8 +159,7 @@ void GgufWriter::set_string_array(const std::string& key, const std::vector<std:
   set_array(key, GgufValueType::String, std::move(items));
 }
 
-void GgufWriter::add_tensor(const std::string& name, std::vector<uint64_t> shape, GgmlType type,
-                            std::vector<uint8_t> data) {
+uint64_t GgufWriter::check_tensor(const std::string& name, const std::vector<uint64_t>& shape, GgmlType type) const {
   const GgmlTypeInfo* info = ggml_type_info(type);
   if (info == nullptr) {
     throw Error("GgufWriter: tensor " + name + " has unknown type " + std::to_string(static_cast<uint32_t>(type)));
@@ -178,14 +178,28 @@ void GgufWriter::add_tensor(const std::string& name, std::vector<uint64_t> shape
                 " elements are not a multiple of the " + info->name + " block size " + std::to_string(info->block_size));
   }
   const std::optional<uint64_t> bytes = ggml_bytes(type, elements);
-  if (!bytes || *bytes != data.size()) {
-    throw Error("GgufWriter: tensor " + name + " has " + std::to_string(data.size()) + " bytes of data, its shape needs " +
-                (bytes ? std::to_string(*bytes) : std::string("an impossible number of")));
-  }
+  if (!bytes) throw Error("GgufWriter: tensor " + name + " is too large");
   for (const Tensor& t : tensors_) {
     if (t.name == name) throw Error("GgufWriter: duplicate tensor name " + name);
   }
-  tensors_.push_back(Tensor{name, std::move(shape), type, std::move(data)});
+  return *bytes;
+}
+
+void GgufWriter::add_tensor(const std::string& name, std::vector<uint64_t> shape, GgmlType type,
+                            std::vector<uint8_t> data) {
+  const uint64_t bytes = check_tensor(name, shape, type);
+  if (bytes != data.size()) {
+    throw Error("GgufWriter: tensor " + name + " has " + std::to_string(data.size()) + " bytes of data, its shape needs " +
+                std::to_string(bytes));
+  }
+  tensors_.push_back(Tensor{name, std::move(shape), type, bytes, std::move(data), nullptr});
+}
+
+void GgufWriter::add_streamed_tensor(const std::string& name, std::vector<uint64_t> shape, GgmlType type,
+                                     TensorSource source) {
+  const uint64_t bytes = check_tensor(name, shape, type);
+  if (!source) throw Error("GgufWriter: tensor " + name + " has no source of bytes");
+  tensors_.push_back(Tensor{name, std::move(shape), type, bytes, {}, std::move(source)});
 }
 
 void GgufWriter::set_alignment(uint32_t alignment) {
@@ -215,7 +229,7 @@ void GgufWriter::write(const std::string& path) const {
     for (uint64_t d : t.shape) header.put<uint64_t>(d);
     header.put(static_cast<uint32_t>(t.type));
     header.put<uint64_t>(offset);
-    offset += align_up(t.data.size(), alignment_);
+    offset += align_up(t.bytes, alignment_);
   }
   header.out.resize(align_up(header.out.size(), alignment_), 0);
 
@@ -226,9 +240,21 @@ void GgufWriter::write(const std::string& path) const {
   bool ok = std::fwrite(header.out.data(), 1, header.out.size(), file.get()) == header.out.size();
   for (const Tensor& t : tensors_) {
     if (!ok) break;
-    const size_t padding = align_up(t.data.size(), alignment_) - t.data.size();
-    ok = std::fwrite(t.data.data(), 1, t.data.size(), file.get()) == t.data.size() &&
-         std::fwrite(zeros.data(), 1, padding, file.get()) == padding;
+    uint64_t written = 0;
+    const ByteSink sink = [&](const uint8_t* bytes, size_t count) {
+      if (written + count > t.bytes) throw Error(path + ": tensor " + t.name + " got more bytes than its shape holds");
+      ok = ok && std::fwrite(bytes, 1, count, file.get()) == count;
+      written += count;
+    };
+    if (t.source) {
+      t.source(sink);
+    } else {
+      sink(t.data.data(), t.data.size());
+    }
+    if (written != t.bytes) throw Error(path + ": tensor " + t.name + " got " + std::to_string(written) + " of its " +
+                                        std::to_string(t.bytes) + " bytes");
+    const size_t padding = align_up(t.bytes, alignment_) - t.bytes;
+    ok = ok && std::fwrite(zeros.data(), 1, padding, file.get()) == padding;
   }
   const int write_errno = errno;
   if (std::fclose(file.release()) != 0 || !ok) {

@@ -277,58 +277,75 @@ TinyModelPlan deepseek4_plan(const std::string& preset) {
     f.expert_bias = !f.hash_routed;
     f.normalize_weights = true;
     f.routed_scale = s.routed_scale;
+    f.swiglu_limit = f.shared_swiglu_limit = s.swiglu_limit;
   }
   return {spec, small_vocab(SmallVocabStyle::DeepSeek3, s.vocab, kDeepseek4ChatTemplate)};
 }
 
 void deepseek4_metadata(const ModelSpec& spec, GgufWriter& w) {
-  const Deepseek4Shape s = deepseek4_shape("tiny");
   const std::string a = "deepseek4.";
+  const LayerSpec& l0 = spec.layers.at(0);
+  const LayerSpec* compressed = &l0;  // the YaRN and theta of the compressed layers
+  const LayerSpec* csa = nullptr;     // the indexer's shape
+  int hash_layers = 0;
+  std::vector<int32_t> ratios;
+  std::vector<float> clamp, shared_clamp;
+  for (const LayerSpec& l : spec.layers) {
+    ratios.push_back(l.compress_ratio);
+    clamp.push_back(static_cast<float>(l.ffn.swiglu_limit));
+    shared_clamp.push_back(static_cast<float>(l.ffn.shared_swiglu_limit));
+    if (l.compress_ratio > 0 && compressed == &l0) compressed = &l;
+    if (l.compress_ratio == 4 && !csa) csa = &l;
+    if (l.ffn.hash_routed && l.index == hash_layers) ++hash_layers;
+  }
+  const FfnSpec& f = l0.ffn;
   // TextModel.set_gguf_parameters. The published config has no intermediate_size, so no
   // feed_forward_length; rope_scaling is YaRN with beta_fast 32, beta_slow 1.
   w.set_u32(a + "block_count", static_cast<uint32_t>(spec.layer_count()));
   w.set_u32(a + "context_length", static_cast<uint32_t>(spec.context_length));
   w.set_u32(a + "embedding_length", static_cast<uint32_t>(spec.hidden));
-  w.set_u32(a + "attention.head_count", static_cast<uint32_t>(s.heads));
+  w.set_u32(a + "attention.head_count", static_cast<uint32_t>(l0.q_heads));
   w.set_u32(a + "attention.head_count_kv", 1);
   w.set_string(a + "rope.scaling.type", "yarn");
-  w.set_f32(a + "rope.scaling.factor", static_cast<float>(s.yarn_factor));
-  w.set_u32(a + "rope.scaling.original_context_length", static_cast<uint32_t>(s.yarn_original_context));
+  w.set_f32(a + "rope.scaling.factor", static_cast<float>(compressed->rope.factor));
+  w.set_u32(a + "rope.scaling.original_context_length", static_cast<uint32_t>(compressed->rope.original_context));
   w.set_f32(a + "rope.scaling.yarn_beta_fast", 32.0f);
   w.set_f32(a + "rope.scaling.yarn_beta_slow", 1.0f);
-  w.set_f32(a + "rope.freq_base", static_cast<float>(s.rope_theta));
+  w.set_f32(a + "rope.freq_base", static_cast<float>(l0.rope.theta));
   w.set_f32(a + "attention.layer_norm_rms_epsilon", static_cast<float>(spec.rms_eps));
-  w.set_u32(a + "expert_count", static_cast<uint32_t>(s.experts));
-  w.set_u32(a + "expert_used_count", static_cast<uint32_t>(s.top_k));
+  w.set_u32(a + "expert_count", static_cast<uint32_t>(f.experts));
+  w.set_u32(a + "expert_used_count", static_cast<uint32_t>(f.active_experts));
   w.set_u32(a + "expert_gating_func", 4);  // sqrtsoftplus
-  w.set_u32(a + "attention.key_length", static_cast<uint32_t>(s.head_dim));
-  w.set_u32(a + "attention.value_length", static_cast<uint32_t>(s.head_dim));
+  w.set_u32(a + "attention.key_length", static_cast<uint32_t>(l0.head_dim_k));
+  w.set_u32(a + "attention.value_length", static_cast<uint32_t>(l0.head_dim_v));
   // DeepseekV4Model.set_gguf_parameters
-  w.set_u32(a + "rope.dimension_count", static_cast<uint32_t>(s.rope_dims));
-  w.set_u32(a + "attention.q_lora_rank", static_cast<uint32_t>(s.q_lora_rank));
-  w.set_u32(a + "attention.sliding_window", static_cast<uint32_t>(s.window));
-  w.set_u32(a + "expert_feed_forward_length", static_cast<uint32_t>(s.expert_ffn));
-  w.set_u32(a + "expert_shared_count", static_cast<uint32_t>(s.shared_experts));
-  w.set_f32(a + "expert_weights_scale", static_cast<float>(s.routed_scale));
-  w.set_bool(a + "expert_weights_norm", true);
-  w.set_f32_array(a + "swiglu_clamp_exp", std::vector<float>(s.layers, static_cast<float>(s.swiglu_limit)));
-  w.set_f32_array(a + "swiglu_clamp_shexp", std::vector<float>(s.layers, static_cast<float>(s.swiglu_limit)));
-  w.set_u32(a + "attention.indexer.head_count", static_cast<uint32_t>(s.indexer_heads));
-  w.set_u32(a + "attention.indexer.key_length", static_cast<uint32_t>(s.indexer_dim));
-  w.set_u32(a + "attention.indexer.top_k", static_cast<uint32_t>(s.indexer_top_k));
-  w.set_u32(a + "attention.output_group_count", static_cast<uint32_t>(s.o_groups));
-  w.set_u32(a + "attention.output_lora_rank", static_cast<uint32_t>(s.o_lora_rank));
-  w.set_i32_array(a + "attention.compress_ratios", s.ratios);  // one per layer (no MTP block)
-  w.set_f32(a + "attention.compress_rope_freq_base", static_cast<float>(s.compress_rope_theta));
-  w.set_u32(a + "hyper_connection.count", static_cast<uint32_t>(s.hc));
-  w.set_u32(a + "hyper_connection.sinkhorn_iterations", static_cast<uint32_t>(s.sinkhorn_iters));
-  w.set_f32(a + "hyper_connection.epsilon", 1e-6f);
-  w.set_u32(a + "hash_layer_count", static_cast<uint32_t>(s.hash_layers));
-  w.set_u32(a + "embedding_length_out", static_cast<uint32_t>(spec.hidden * s.hc));
+  w.set_u32(a + "rope.dimension_count", static_cast<uint32_t>(l0.rope.rotary_dims));
+  w.set_u32(a + "attention.q_lora_rank", static_cast<uint32_t>(spec.q_lora_rank));
+  w.set_u32(a + "attention.sliding_window", static_cast<uint32_t>(l0.window));
+  w.set_u32(a + "expert_feed_forward_length", static_cast<uint32_t>(f.expert_width));
+  w.set_u32(a + "expert_shared_count", static_cast<uint32_t>(f.shared_experts));
+  w.set_f32(a + "expert_weights_scale", static_cast<float>(f.routed_scale));
+  w.set_bool(a + "expert_weights_norm", f.normalize_weights);
+  w.set_f32_array(a + "swiglu_clamp_exp", clamp);
+  w.set_f32_array(a + "swiglu_clamp_shexp", shared_clamp);
+  if (csa) {
+    w.set_u32(a + "attention.indexer.head_count", static_cast<uint32_t>(csa->indexer_heads));
+    w.set_u32(a + "attention.indexer.key_length", static_cast<uint32_t>(csa->indexer_dim));
+    w.set_u32(a + "attention.indexer.top_k", static_cast<uint32_t>(csa->indexer_top_k));
+  }
+  w.set_u32(a + "attention.output_group_count", static_cast<uint32_t>(spec.o_groups));
+  w.set_u32(a + "attention.output_lora_rank", static_cast<uint32_t>(spec.o_lora_rank));
+  w.set_i32_array(a + "attention.compress_ratios", ratios);  // one per layer (no MTP block)
+  w.set_f32(a + "attention.compress_rope_freq_base", static_cast<float>(compressed->rope.theta));
+  w.set_u32(a + "hyper_connection.count", static_cast<uint32_t>(spec.hc_width));
+  w.set_u32(a + "hyper_connection.sinkhorn_iterations", static_cast<uint32_t>(spec.hc_sinkhorn_iters));
+  w.set_f32(a + "hyper_connection.epsilon", static_cast<float>(spec.hc_eps));
+  w.set_u32(a + "hash_layer_count", static_cast<uint32_t>(hash_layers));
+  w.set_u32(a + "embedding_length_out", static_cast<uint32_t>(spec.hidden * spec.hc_width));
 }
 
 }  // namespace
 
-const TinyArchitectureWriter kDeepseek4TinyWriter{"deepseek4", {"tiny"}, deepseek4_plan, deepseek4_metadata};
+const TinyArchitectureWriter kDeepseek4TinyWriter{"deepseek4", {"tiny"}, {{"flash", "deepseek-v4-flash.json"}}, deepseek4_plan, deepseek4_metadata};
 
 }  // namespace archscope

@@ -460,8 +460,14 @@ void gemma4_metadata(const ModelSpec& spec, GgufWriter& w) {
   int shared = 0, window = 0, head_swa = 0, head_full = 0, rope_swa = 0;
   bool double_wide = false;
   double theta_swa = 10000.0, theta_full = 1000000.0;
-  std::vector<GgufValue> ffn, pattern;
+  std::vector<GgufValue> ffn, pattern, kv_heads;
+  bool kv_heads_differ = false;
   for (const LayerSpec& l : spec.layers) {
+    GgufValue heads;
+    heads.type = GgufValueType::U32;
+    heads.u = static_cast<uint64_t>(l.kv_heads);
+    kv_heads.push_back(heads);
+    kv_heads_differ |= l.kv_heads != spec.layers.front().kv_heads;
     if (!l.owns_cache()) ++shared;
     double_wide |= l.ffn.dense_width != spec.layers.front().ffn.dense_width;
     GgufValue width;
@@ -484,7 +490,11 @@ void gemma4_metadata(const ModelSpec& spec, GgufWriter& w) {
   w.set_u32(a + "context_length", static_cast<uint32_t>(spec.context_length));
   w.set_u32(a + "embedding_length", static_cast<uint32_t>(spec.hidden));
   w.set_u32(a + "attention.head_count", static_cast<uint32_t>(l0.q_heads));
-  w.set_u32(a + "attention.head_count_kv", static_cast<uint32_t>(l0.kv_heads));
+  if (kv_heads_differ) {  // 26B-A4B, 31B: fewer KV heads on the global layers (num_global_key_value_heads)
+    w.set_array(a + "attention.head_count_kv", GgufValueType::U32, kv_heads);
+  } else {
+    w.set_u32(a + "attention.head_count_kv", static_cast<uint32_t>(l0.kv_heads));
+  }
   w.set_f32(a + "rope.freq_base", static_cast<float>(theta_full));
   w.set_f32(a + "rope.freq_base_swa", static_cast<float>(theta_swa));
   w.set_f32(a + "attention.layer_norm_rms_epsilon", static_cast<float>(spec.rms_eps));
@@ -514,6 +524,12 @@ void gemma4_metadata(const ModelSpec& spec, GgufWriter& w) {
 
 }  // namespace
 
-const TinyArchitectureWriter kGemma4TinyWriter{"gemma4", {"tiny", "tiny-moe", "demo"}, gemma4_plan, gemma4_metadata};
+const TinyArchitectureWriter kGemma4TinyWriter{"gemma4",
+                                             {"tiny", "tiny-moe", "demo"},
+                                             {{"e2b", "gemma-4-e2b.json"},
+                                              {"e4b", "gemma-4-e4b.json"},
+                                              {"26b-a4b", "gemma-4-26b-a4b.json"},
+                                              {"31b", "gemma-4-31b.json"}},
+                                             gemma4_plan, gemma4_metadata};
 
 }  // namespace archscope

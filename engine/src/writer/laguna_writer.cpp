@@ -70,40 +70,52 @@ TinyModelPlan laguna_plan(const std::string& preset) {
   return {spec, small_vocab(SmallVocabStyle::Llama3, s.vocab, kLlama3ChatTemplate)};
 }
 
+// The first layer of a kind (layer 0 when there is none).
+const LayerSpec& first_layer(const ModelSpec& spec, bool (*is)(const LayerSpec&)) {
+  for (const LayerSpec& l : spec.layers) {
+    if (is(l)) return l;
+  }
+  return spec.layers.at(0);
+}
+
 void laguna_metadata(const ModelSpec& spec, GgufWriter& w) {
-  const LagunaShape s = laguna_shape("tiny");
+  const LayerSpec& global = first_layer(spec, [](const LayerSpec& l) { return l.attention == AttentionKind::Global; });
+  const LayerSpec& sliding = first_layer(spec, [](const LayerSpec& l) { return l.attention == AttentionKind::Sliding; });
+  const FfnSpec& moe = first_layer(spec, [](const LayerSpec& l) { return l.ffn.kind == FfnKind::Moe; }).ffn;
+  int leading_dense = 0;
+  while (leading_dense < spec.layer_count() && spec.layers[leading_dense].ffn.kind == FfnKind::Dense) ++leading_dense;
   write_common_keys(spec, w);
   // LagunaModel.set_gguf_parameters: head_count becomes the per-layer array.
   std::vector<int32_t> heads;
   for (const LayerSpec& l : spec.layers) heads.push_back(l.q_heads);
   w.set_i32_array("laguna.attention.head_count", heads);
-  w.set_f32("laguna.rope.freq_base_swa", 10000.0f);
+  w.set_f32("laguna.rope.freq_base_swa", static_cast<float>(sliding.rope.theta));
   w.set_string("laguna.rope.scaling.type", "yarn");
-  w.set_f32("laguna.rope.scaling.factor", 32.0f);
-  w.set_u32("laguna.rope.scaling.original_context_length", 4096);
+  w.set_f32("laguna.rope.scaling.factor", static_cast<float>(global.rope.factor));
+  w.set_u32("laguna.rope.scaling.original_context_length", static_cast<uint32_t>(global.rope.original_context));
   // Written by the converter from XS.2's config, read by llama.cpp's laguna loader: neither
   // (it runs with beta_fast 32 and magnitude 1; so does archscope).
   w.set_f32("laguna.rope.scaling.yarn_attn_factor", 1.0f);
   w.set_f32("laguna.rope.scaling.yarn_beta_fast", 64.0f);
   w.set_f32("laguna.rope.scaling.yarn_beta_slow", 1.0f);
-  w.set_u32("laguna.attention.key_length", static_cast<uint32_t>(s.head_dim));
-  w.set_u32("laguna.attention.value_length", static_cast<uint32_t>(s.head_dim));
+  w.set_u32("laguna.attention.key_length", static_cast<uint32_t>(global.head_dim_k));
+  w.set_u32("laguna.attention.value_length", static_cast<uint32_t>(global.head_dim_v));
   w.set_u32("laguna.vocab_size", static_cast<uint32_t>(spec.vocab));
-  w.set_u32("laguna.attention.sliding_window", static_cast<uint32_t>(s.window));
-  w.set_u32("laguna.expert_count", static_cast<uint32_t>(s.experts));
-  w.set_u32("laguna.expert_used_count", static_cast<uint32_t>(s.top_k));
-  w.set_u32("laguna.expert_feed_forward_length", static_cast<uint32_t>(s.expert_ffn));
-  w.set_u32("laguna.expert_shared_feed_forward_length", static_cast<uint32_t>(s.shared_ffn));
-  w.set_bool("laguna.expert_weights_norm", true);
-  w.set_f32("laguna.expert_weights_scale", 2.5f);
+  w.set_u32("laguna.attention.sliding_window", static_cast<uint32_t>(sliding.window));
+  w.set_u32("laguna.expert_count", static_cast<uint32_t>(moe.experts));
+  w.set_u32("laguna.expert_used_count", static_cast<uint32_t>(moe.active_experts));
+  w.set_u32("laguna.expert_feed_forward_length", static_cast<uint32_t>(moe.expert_width));
+  w.set_u32("laguna.expert_shared_feed_forward_length", static_cast<uint32_t>(moe.shared_width));
+  w.set_bool("laguna.expert_weights_norm", moe.normalize_weights);
+  w.set_f32("laguna.expert_weights_scale", static_cast<float>(moe.routed_scale));
   w.set_u32("laguna.expert_gating_func", 2);  // sigmoid
-  w.set_u32("laguna.leading_dense_block_count", 1);
-  w.set_u32("laguna.rope.dimension_count", static_cast<uint32_t>(s.head_dim / 2));
-  w.set_u32("laguna.rope.dimension_count_swa", static_cast<uint32_t>(s.head_dim));
+  w.set_u32("laguna.leading_dense_block_count", static_cast<uint32_t>(leading_dense));
+  w.set_u32("laguna.rope.dimension_count", static_cast<uint32_t>(global.rope.rotary_dims));
+  w.set_u32("laguna.rope.dimension_count_swa", static_cast<uint32_t>(sliding.rope.rotary_dims));
 }
 
 }  // namespace
 
-const TinyArchitectureWriter kLagunaTinyWriter{"laguna", {"tiny"}, laguna_plan, laguna_metadata};
+const TinyArchitectureWriter kLagunaTinyWriter{"laguna", {"tiny"}, {{"xs2", "laguna-xs.2.json"}}, laguna_plan, laguna_metadata};
 
 }  // namespace archscope

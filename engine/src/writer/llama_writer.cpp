@@ -210,7 +210,7 @@ void qwen3_metadata(const ModelSpec& spec, GgufWriter& w) {
 
 }  // namespace
 
-const TinyArchitectureWriter kLlamaTinyWriter{"llama", {"tiny", "small"}, llama_plan, llama_metadata};
-const TinyArchitectureWriter kQwen3TinyWriter{"qwen3", {"tiny", "small"}, qwen3_plan, qwen3_metadata};
+const TinyArchitectureWriter kLlamaTinyWriter{"llama", {"tiny", "small"}, {}, llama_plan, llama_metadata};
+const TinyArchitectureWriter kQwen3TinyWriter{"qwen3", {"tiny", "small"}, {{"8b", "qwen3-8b.json"}}, qwen3_plan, qwen3_metadata};
 
 }  // namespace archscope

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "archscope/error.h"
+#include "archscope/model_loader.h"
 #include "archscope/model_writer.h"
 #include "spec/architecture.h"
 #include "writer/quantize_mix.h"
@@ -32,19 +33,68 @@ const TinyArchitectureWriter& find_writer(const std::string& arch) {
   throw Error("tiny model: unknown architecture \"" + arch + "\" (known: " + joined(tiny_model_architectures()) + ")");
 }
 
+std::vector<std::string> preset_names(const TinyArchitectureWriter& writer) {
+  std::vector<std::string> names = writer.presets;
+  for (const PublishedPreset& p : writer.published) names.push_back(p.preset);
+  return names;
+}
+
+// A vocabulary of exactly `size` tokens for a published-size preset: the one in
+// `vocab_file` (a GGUF file's tokenizer, e.g. llama.cpp's ggml-vocab-gemma-4.gguf), or the
+// family's small vocabulary padded with unused tokens, which text never produces.
+Vocabulary published_vocab(Vocabulary small, int size, const std::string& vocab_file) {
+  if (!vocab_file.empty()) {
+    Vocabulary vocab = Tokenizer::from_gguf(GgufFile::open(vocab_file)).vocabulary();
+    if (static_cast<int>(vocab.tokens.size()) != size) {
+      throw Error("tiny model: " + vocab_file + " holds " + std::to_string(vocab.tokens.size()) +
+                  " tokens, the model has " + std::to_string(size));
+    }
+    if (vocab.chat_template.empty()) vocab.chat_template = small.chat_template;
+    return vocab;
+  }
+  if (static_cast<int>(small.tokens.size()) > size) throw Error("tiny model: a vocabulary of " + std::to_string(size) + " tokens is too small");
+  if (small.token_types.empty()) small.token_types.assign(small.tokens.size(), TokenType::Normal);
+  for (int id = static_cast<int>(small.tokens.size()); id < size; ++id) {
+    small.tokens.push_back("<unused" + std::to_string(id) + ">");
+    small.token_types.push_back(TokenType::Unused);
+    if (!small.scores.empty()) small.scores.push_back(0.0f);
+  }
+  return small;
+}
+
+// The plan of a published-size preset: the card's spec (models/cards), the family's
+// vocabulary grown to the card's size.
+TinyModelPlan published_plan(const TinyArchitectureWriter& writer, const PublishedPreset& preset,
+                             const TinyModelOptions& options) {
+  const std::string card = std::string(ARCHSCOPE_CARDS_DIR) + "/" + preset.card;
+  Result<ModelSpec> spec = load_model_spec(card);
+  if (!spec) throw spec.error();
+  TinyModelPlan plan{std::move(spec.value()), {}};
+  plan.spec.name = "archscope " + preset.preset + " (random weights, " + plan.spec.name + " dimensions)";
+  plan.vocab = published_vocab(writer.plan(writer.presets.front()).vocab, plan.spec.vocab, options.vocab_file);
+  return plan;
+}
+
 // The full plan for options: the family's spec and vocabulary, the registry's tensors
 // with the types and sizes they are stored with.
 TinyModelPlan make_plan(const TinyModelOptions& options) {
   const TinyArchitectureWriter& writer = find_writer(options.arch);
-  if (std::find(writer.presets.begin(), writer.presets.end(), options.preset) == writer.presets.end()) {
+  const std::vector<std::string> presets = preset_names(writer);
+  if (std::find(presets.begin(), presets.end(), options.preset) == presets.end()) {
     throw Error("tiny model: " + options.arch + " has no preset \"" + options.preset + "\" (known: " +
-                joined(writer.presets) + ")");
+                joined(presets) + ")");
   }
   tiny_file_type(options.type);  // (throws for an unknown one)
   const Architecture* arch = find_architecture_by_gguf(options.arch);
   if (!arch || !arch->tensors) throw Error("tiny model: no tensor list for architecture \"" + options.arch + "\"");
 
-  TinyModelPlan plan = writer.plan(options.preset);
+  const auto published = std::find_if(writer.published.begin(), writer.published.end(),
+                                      [&](const PublishedPreset& p) { return p.preset == options.preset; });
+  if (published == writer.published.end() && !options.vocab_file.empty()) {
+    throw Error("tiny model: a vocabulary file only goes with the published-size presets");
+  }
+  TinyModelPlan plan = published != writer.published.end() ? published_plan(writer, *published, options)
+                                                            : writer.plan(options.preset);
   ModelSpec& spec = plan.spec;
   spec.architecture = options.arch;
   spec.source = SourceKind::Gguf;
@@ -76,15 +126,13 @@ std::vector<std::string> tiny_model_architectures() {
   return names;
 }
 
-std::vector<std::string> tiny_model_presets(const std::string& arch) { return find_writer(arch).presets; }
+std::vector<std::string> tiny_model_presets(const std::string& arch) { return preset_names(find_writer(arch)); }
 
 ModelSpec tiny_model_spec(const TinyModelOptions& options) { return make_plan(options).spec; }
 
-void write_tiny_model(const TinyModelOptions& options, const std::string& path) {
-  const TinyModelPlan plan = make_plan(options);
+ModelSpec write_tiny_model_metadata(const TinyModelOptions& options, GgufWriter& w) {
+  TinyModelPlan plan = make_plan(options);
   const ModelSpec& spec = plan.spec;
-
-  GgufWriter w;
   // The general.* keys llama.cpp's converter writes, then the family's own.
   w.set_string("general.architecture", spec.architecture);
   w.set_string("general.type", "model");
@@ -93,10 +141,22 @@ void write_tiny_model(const TinyModelOptions& options, const std::string& path) 
   w.set_u32("general.file_type", tiny_file_type(options.type).id);
   w.set_u32("general.quantization_version", 2);  // GGML_QNT_VERSION
   plan.vocab.write_to(w);
+  return std::move(plan.spec);
+}
 
+void write_tiny_model(const TinyModelOptions& options, const std::string& path) {
+  GgufWriter w;
+  const ModelSpec spec = write_tiny_model_metadata(options, w);
+
+  uint64_t total = 0, written = 0;
+  for (const TensorSpec& t : spec.tensors) total += t.bytes;
   for (const TensorSpec& t : spec.tensors) {
     const GgmlType type = static_cast<GgmlType>(t.ggml_type);
-    w.add_tensor(t.name, t.shape, type, encode_tensor(tiny_tensor_values(t, spec, options.seed), t.shape, type));
+    w.add_streamed_tensor(t.name, t.shape, type, [&, type](const GgufWriter::ByteSink& sink) {
+      write_tensor_bytes(t, type, spec, options.seed, sink);
+      written += t.bytes;
+      if (options.progress) options.progress(written, total);
+    });
   }
   w.write(path);
 }

@@ -22,9 +22,16 @@ struct TinyModelPlan {
   Vocabulary vocab;  // tokenizer.* keys and the chat template
 };
 
+// A preset with a published model's dimensions: its bundled card (models/cards).
+struct PublishedPreset {
+  std::string preset;  // "e2b"
+  std::string card;    // "gemma-4-e2b.json"
+};
+
 struct TinyArchitectureWriter {
   std::string gguf_name;             // "llama"
   std::vector<std::string> presets;  // "tiny", "small"
+  std::vector<PublishedPreset> published;
   // The plan for one of `presets`.
   TinyModelPlan (*plan)(const std::string& preset) = nullptr;
   // The <arch>.* keys llama.cpp's converter writes for this family (spec.vocab is set).
@@ -32,6 +39,10 @@ struct TinyArchitectureWriter {
 };
 
 const std::vector<const TinyArchitectureWriter*>& tiny_architecture_writers();
+
+// The metadata and vocabulary write_tiny_model writes (no tensors), and the spec of the
+// model; tests check a published-size preset's keys against its card this way.
+ModelSpec write_tiny_model_metadata(const TinyModelOptions& options, GgufWriter& writer);
 extern const TinyArchitectureWriter kLlamaTinyWriter;
 extern const TinyArchitectureWriter kQwen3TinyWriter;
 extern const TinyArchitectureWriter kGemma4TinyWriter;
@@ -62,5 +73,13 @@ std::vector<float> tiny_tensor_values(const TensorSpec& tensor, const ModelSpec&
 
 // values encoded row by row as `type` (reference::quantize_row).
 std::vector<uint8_t> encode_tensor(const std::vector<float>& values, const std::vector<uint64_t>& shape, GgmlType type);
+
+// Writes a tensor's bytes as `type` in pieces (tiny_tensor_values, encoded). A matrix of
+// more than kPooledElements elements (only the published-size presets have them) is made
+// of blocks drawn from a pool of 4096 blocks quantized from its distribution, so a 5-billion
+// parameter file takes minutes rather than hours and never needs the tensor in memory.
+inline constexpr uint64_t kPooledElements = uint64_t{1} << 24;
+void write_tensor_bytes(const TensorSpec& tensor, GgmlType type, const ModelSpec& spec, uint64_t seed,
+                        const GgufWriter::ByteSink& sink);
 
 }  // namespace archscope

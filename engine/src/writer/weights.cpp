@@ -1,4 +1,5 @@
 // Random weights for tiny models, and how each tensor is stored.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -223,6 +224,66 @@ std::vector<uint8_t> encode_tensor(const std::vector<float>& values, const std::
     reference::quantize_row(type, values.data() + r * cols, out.data() + r * *row_bytes, static_cast<int64_t>(cols));
   }
   return out;
+}
+
+}  // namespace archscope
+
+namespace archscope {
+namespace {
+
+uint64_t splitmix64(uint64_t z) {
+  z += 0x9E3779B97F4A7C15ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+// Elements per pooled unit: a block of a quantized type; for the float types the largest
+// power of two up to 32 that divides the row.
+uint64_t pool_unit(GgmlType type, uint64_t cols) {
+  const uint64_t block = ggml_type_info(type)->block_size;
+  if (block > 1) return block;
+  uint64_t unit = 32;
+  while (cols % unit != 0) unit /= 2;
+  return unit;
+}
+
+}  // namespace
+
+void write_tensor_bytes(const TensorSpec& t, GgmlType type, const ModelSpec& spec, uint64_t seed,
+                        const GgufWriter::ByteSink& sink) {
+  uint64_t n = 1;
+  for (uint64_t d : t.shape) n *= d;
+  if (n <= kPooledElements || t.shape.size() < 2) {
+    const std::vector<uint8_t> bytes = encode_tensor(tiny_tensor_values(t, spec, seed), t.shape, type);
+    sink(bytes.data(), bytes.size());
+    return;
+  }
+  // A pool of units drawn as tiny_tensor_values draws a plain matrix, each encoded alone.
+  constexpr uint64_t kPoolUnits = 4096;
+  const uint64_t unit = pool_unit(type, t.shape[0]);
+  const uint64_t unit_bytes = *ggml_bytes(type, unit);
+  const double std = gain_of(t, spec) / std::sqrt(static_cast<double>(t.shape[0]));
+  PortableNormal normal(tensor_seed(seed, t.name));
+  std::vector<float> values(unit);
+  std::vector<uint8_t> pool(kPoolUnits * unit_bytes);
+  for (uint64_t u = 0; u < kPoolUnits; ++u) {
+    for (float& x : values) x = static_cast<float>(std * normal());
+    reference::quantize_row(type, values.data(), pool.data() + u * unit_bytes, static_cast<int64_t>(unit));
+  }
+  // The tensor: unit i is pool unit hash(i), in pieces of about 8 MiB.
+  const uint64_t units = n / unit, per_piece = std::max<uint64_t>(1, (uint64_t{8} << 20) / unit_bytes);
+  const uint64_t mix = tensor_seed(seed ^ 0x5bd1e995ull, t.name);
+  std::vector<uint8_t> piece;
+  for (uint64_t first = 0; first < units; first += per_piece) {
+    const uint64_t count = std::min(per_piece, units - first);
+    piece.resize(count * unit_bytes);
+    for (uint64_t i = 0; i < count; ++i) {
+      const uint64_t from = splitmix64(mix + first + i) % kPoolUnits;
+      std::memcpy(piece.data() + i * unit_bytes, pool.data() + from * unit_bytes, unit_bytes);
+    }
+    sink(piece.data(), piece.size());
+  }
 }
 
 }  // namespace archscope
