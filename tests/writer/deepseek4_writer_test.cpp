@@ -239,7 +239,8 @@ TEST(TinyDeepseek4, TensorTypes) {
   }
   // The converter (F16 output) keeps what V4 stores in float32 as F32.
   write_tiny_model({"deepseek4", "tiny", GgmlType::F16, 1}, dir.file("f16.gguf"));
-  for (const GgufTensor& t : GgufFile::open(dir.file("f16.gguf")).tensors()) {
+  const GgufFile f16 = GgufFile::open(dir.file("f16.gguf"));
+  for (const GgufTensor& t : f16.tensors()) {
     const bool f32_kept = t.name.rfind("output_hc_", 0) == 0 || t.name.find(".hc_") != std::string::npos ||
                           t.name.find("_compressor_ape.") != std::string::npos;
     if (t.name == "blk.0.ffn_gate_tid2eid.weight") {

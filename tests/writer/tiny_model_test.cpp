@@ -344,8 +344,11 @@ TEST(TinyModel, BadOptionsAreErrors) {
   EXPECT_NE(message({"gpt-j", "tiny", GgmlType::F16, 1}).find("unknown architecture \"gpt-j\""), std::string::npos);
   EXPECT_NE(message({"gpt-j", "tiny", GgmlType::F16, 1}).find("llama, qwen3"), std::string::npos);
   EXPECT_NE(message({"llama", "huge", GgmlType::F16, 1}).find("no preset \"huge\""), std::string::npos);
-  EXPECT_NE(message({"llama", "tiny", GgmlType::IQ2_XS, 1}).find("iq2_xs"), std::string::npos);
-  EXPECT_NE(message({"llama", "tiny", static_cast<GgmlType>(4), 1}).find("cannot write weights"), std::string::npos);
+  EXPECT_NE(message({"llama", "tiny", "Q9_K", 1}).find("unknown weight type \"Q9_K\" (known: Q4_0, Q4_1"),
+            std::string::npos);
+  EXPECT_NE(message({"llama", "tiny", static_cast<GgmlType>(4), 1}).find("unknown weight type \"type 4\""),
+            std::string::npos);
+  EXPECT_NE(message({"llama", "tiny", GgmlType::Q8_1, 1}).find("unknown weight type \"q8_1\""), std::string::npos);
   EXPECT_NE(message({"", "tiny", GgmlType::F16, 1}).find("unknown architecture"), std::string::npos);
   EXPECT_FALSE(std::filesystem::exists(path));
   EXPECT_THROW(write_tiny_model({"llama", "tiny", GgmlType::F16, 1}, dir.file("no/such/folder/x.gguf")), Error);
@@ -355,8 +358,9 @@ TEST(TinyModel, BadOptionsAreErrors) {
 
 TEST(TinyModel, Lists) {
   EXPECT_EQ(tiny_model_architectures(), (std::vector<std::string>{"llama", "qwen3", "laguna", "gemma4", "deepseek4"}));
-  EXPECT_EQ(tiny_model_presets("gemma4"), (std::vector<std::string>{"tiny", "tiny-moe", "demo"}));
-  EXPECT_EQ(tiny_model_presets("qwen3"), (std::vector<std::string>{"tiny", "small"}));
+  EXPECT_EQ(tiny_model_presets("gemma4"),
+            (std::vector<std::string>{"tiny", "tiny-moe", "demo", "e2b", "e4b", "26b-a4b", "31b"}));
+  EXPECT_EQ(tiny_model_presets("qwen3"), (std::vector<std::string>{"tiny", "small", "8b"}));
   for (const std::string& name : tiny_model_file_types()) {
     EXPECT_TRUE(reference::is_supported_weight_type(find_file_type(name)->default_type)) << name;
   }

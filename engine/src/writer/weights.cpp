@@ -71,7 +71,9 @@ double gain_of(const TensorSpec& t, const ModelSpec& spec) {
 
 }  // namespace
 
-WeightFormat::WeightFormat(GgmlType type, bool pure_) : file_type(ggml_type_info(type)->name), pure(pure_) {}
+WeightFormat::WeightFormat(GgmlType type, bool pure_)
+    : file_type(ggml_type_info(type) ? ggml_type_info(type)->name : "type " + std::to_string(uint32_t(type))),
+      pure(pure_) {}
 
 WeightFormat pure_format(GgmlType type) {
   for (const FileType& f : file_types()) {
