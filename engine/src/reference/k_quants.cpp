@@ -13,9 +13,6 @@
 namespace archscope::reference {
 namespace {
 
-// Round to nearest, ties to even (ggml's nearest_int, for the range it is used in).
-int nearest_int(float x) { return static_cast<int>(std::lrint(x)); }
-
 // Below this a group is treated as all zeros (ggml's GROUP_MAX_EPS).
 constexpr float kGroupMaxEps = 1e-15f;
 
