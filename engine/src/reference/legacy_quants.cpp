@@ -74,14 +74,15 @@ void quantize_row_q8_0(const float* src, uint8_t* dst, int64_t n) {
   for (int64_t i = 0; i < n / kQK8_0; ++i) {
     const float* x = src + i * kQK8_0;
     float amax = 0.0f;
-    for (int j = 0; j < kQK8_0; ++j) amax = std::max(amax, std::fabs(x[j]));
+    // ggml's MAX(amax, |x|): a NaN becomes amax, and the next value replaces it.
+    for (int j = 0; j < kQK8_0; ++j) amax = amax > std::fabs(x[j]) ? amax : std::fabs(x[j]);
     const float d = amax / 127.0f;
     const float id = d != 0.0f ? 1.0f / d : 0.0f;
     BlockQ8_0 b;
     b.d = f32_to_fp16(d);
     for (int j = 0; j < kQK8_0; ++j) {
-      const float q = std::round(x[j] * id);  // |q| <= 127 for finite input; NaN or inf input gives 0
-      b.qs[j] = std::isnan(q) ? 0 : static_cast<int8_t>(std::clamp(q, -128.0f, 127.0f));
+      // |q| <= 127 for finite input and a normal d; NaN, and inf from a d below 2^-126, give 0.
+      b.qs[j] = static_cast<int8_t>(low_byte_of_trunc(std::round(x[j] * id)));
     }
     store_block(b, dst, i);
   }
@@ -101,11 +102,8 @@ void quantize_row_q4_0(const float* src, uint8_t* dst, int64_t n) {
     }
     const float d = max / -8.0f;
     const float id = d != 0.0f ? 1.0f / d : 0.0f;
-    auto quant = [&](float v) {
-      // In [0.5, 16.5] for finite input; fmax also sends NaN (from NaN or inf input) to 0.
-      const float shifted = std::fmin(std::fmax(v * id + 8.5f, 0.0f), 15.0f);
-      return static_cast<uint8_t>(shifted);  // truncates, as ggml's (int8_t) cast
-    };
+    // In [0.5, 16.5] for finite input and a normal d; NaN (from NaN or inf input) gives 0.
+    auto quant = [&](float v) { return level_at_most(v * id + 8.5f, 15); };
     BlockQ4_0 b;
     b.d = f32_to_fp16(d);
     for (int j = 0; j < kQK4_0 / 2; ++j) {
