@@ -3,29 +3,30 @@
 //
 //   q8_0    34 bytes / 32:  f16 d, int8 q[32]                     x = d * q
 //   q4_0    18 bytes / 32:  f16 d, u8 qs[16] (low nibbles 0-15, high 16-31)  x = d * (q - 8)
-//   q4_1    20 bytes / 32:  f16 d, f16 m, u8 qs[16] (as q4_0)      x = d * q + m
+//   q4_1    20 bytes / 32:  f16 d, f16 m, u8 qs[16] (as q4_0)     x = d * q + m
 //   q5_0    22 bytes / 32:  f16 d, u8 qh[4] (bit j: fifth bit of element j), u8 qs[16]
-//                                                                  x = d * (q - 16)
-//   q5_1    24 bytes / 32:  f16 d, f16 m, u8 qh[4], u8 qs[16]      x = d * q + m
+//                                                                 x = d * (q - 16)
+//   q5_1    24 bytes / 32:  f16 d, f16 m, u8 qh[4], u8 qs[16]     x = d * q + m
 //   mxfp4   17 bytes / 32:  u8 e (e8m0), u8 qs[16] (as q4_0)      x = 2^(e-128) * fp4x2[q]
 //   iq4_nl  18 bytes / 32:  f16 d, u8 qs[16] (as q4_0)            x = d * iq4nl[q]
 //   q2_K    84 bytes / 256: u8 scales[16] (low nibble scale, high min, per 16), u8 qs[64]
 //                           (element 128 h + 32 r + l: bits 2r of qs[32 h + l]), f16 d, f16 dmin
-//                                                                  x = d*sc * q - dmin*m
+//                                                                 x = d*sc * q - dmin*m
 //   q3_K   110 bytes / 256: u8 hmask[32] (element t: bit t / 32 of hmask[t % 32]), u8 qs[64]
 //                           (as q2_K), u8 scales[12] (6-bit per 16: low 4 in nibble s / 8 of
 //                           byte s % 8, high 2 in bits 2 (s / 4) of byte 8 + s % 4), f16 d
-//                                                                  x = d * (sc - 32) * (q - 4 * !hbit)
+//                                                                 x = d * (sc - 32) * (q - 4 * !hbit)
 //   q4_K   144 bytes / 256: f16 d, f16 dmin, u8 scales[12] (6-bit scale and min per 32),
 //                           u8 qs[128] (64 elements per 32 bytes: low nibbles, then high)
-//                                                                  x = d*sc * q - dmin*m
+//                                                                 x = d*sc * q - dmin*m
 //   q5_K   176 bytes / 256: as q4_K plus u8 qh[32] (bit j of qh[l] is the fifth bit of
 //                           element 32 j + l) before qs
 //   q6_K   210 bytes / 256: u8 ql[128], u8 qh[64], int8 scales[16] (one per 16), f16 d
-//                                                                  x = d * sc * (q - 32)
+//                                                                 x = d * sc * (q - 32)
 //   iq4_xs 136 bytes / 256: f16 d, u16 scales_h (bits 2s: high 2 bits of scale s), u8
 //                           scales_l[4] (nibble s % 2 of byte s / 2: low 4), u8 qs[128]
-//                           (16 bytes per 32, as q4_0)                x = d * (sc - 32) * iq4nl[q]
+//                           (16 bytes per 32, as q4_0)
+//                                                                 x = d * (sc - 32) * iq4nl[q]
 //
 // fp4x2 (mxfp4's e2m1 values doubled) and iq4nl are tables of 16 signed levels (ggml's
 // kvalues_mxfp4, kvalues_iq4nl), kept as 16 bytes in four words (table_level).

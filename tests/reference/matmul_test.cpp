@@ -37,10 +37,10 @@ Weights make_weights(GgmlType type, int64_t rows, int64_t cols, uint64_t padding
 }
 
 TEST(Matmul, EveryTypeMatchesDoublePrecisionProduct) {
-  const GgmlType types[] = {GgmlType::F32,    GgmlType::F16,  GgmlType::BF16, GgmlType::Q8_0,
-                            GgmlType::Q4_0,   GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1,
-                            GgmlType::MXFP4,  GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::Q4_K,
-                            GgmlType::Q5_K,   GgmlType::Q6_K, GgmlType::IQ4_NL, GgmlType::IQ4_XS};
+  const GgmlType types[] = {GgmlType::F32,   GgmlType::F16,  GgmlType::BF16,   GgmlType::Q8_0,
+                            GgmlType::Q4_0,  GgmlType::Q4_1, GgmlType::Q5_0,   GgmlType::Q5_1,
+                            GgmlType::MXFP4, GgmlType::Q2_K, GgmlType::Q3_K,   GgmlType::Q4_K,
+                            GgmlType::Q5_K,  GgmlType::Q6_K, GgmlType::IQ4_NL, GgmlType::IQ4_XS};
   for (GgmlType type : types) {
     const bool k_quant = ggml_type_info(type)->block_size == 256;
     const int64_t cols = k_quant ? 3 * 256 : 7 * 32, rows = 13, tokens = 5;

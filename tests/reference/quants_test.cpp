@@ -22,10 +22,10 @@ using testing::golden_row;
 using testing::kGoldenRowLength;
 using testing::Lcg;
 
-constexpr GgmlType kAllTypes[] = {GgmlType::F32,  GgmlType::F16,  GgmlType::BF16, GgmlType::Q8_0,  GgmlType::Q4_0,
-                                  GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1, GgmlType::MXFP4, GgmlType::Q2_K,
-                                  GgmlType::Q3_K, GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K,  GgmlType::IQ4_NL,
-                                  GgmlType::IQ4_XS};
+constexpr GgmlType kAllTypes[] = {GgmlType::F32,   GgmlType::F16,  GgmlType::BF16,   GgmlType::Q8_0,
+                                  GgmlType::Q4_0,  GgmlType::Q4_1, GgmlType::Q5_0,   GgmlType::Q5_1,
+                                  GgmlType::MXFP4, GgmlType::Q2_K, GgmlType::Q3_K,   GgmlType::Q4_K,
+                                  GgmlType::Q5_K,  GgmlType::Q6_K, GgmlType::IQ4_NL, GgmlType::IQ4_XS};
 
 std::vector<uint8_t> quantize(GgmlType type, const std::vector<float>& x) {
   std::vector<uint8_t> q(*ggml_bytes(type, x.size()));

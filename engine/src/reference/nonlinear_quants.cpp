@@ -49,8 +49,7 @@ int nearest_level(const int8_t* values, float x) {
 // least-squares scale of the best of 15 nearby grids. IQ4_XS then quantizes the sub-block
 // scales to 6 bits (the largest in magnitude maps to -32) and re-picks every level.
 // Writes the fp16 scale *dh, the codes q4 (n / 2 bytes) and, for IQ4_XS, the scales.
-void quantize_iq4_superblock(int n, const float* x, uint16_t* dh, uint8_t* q4, uint16_t* scales_h,
-                             uint8_t* scales_l) {
+void quantize_iq4_superblock(int n, const float* x, uint16_t* dh, uint8_t* q4, uint16_t* scales_h, uint8_t* scales_l) {
   constexpr int kTries = 7;
   const int8_t* values = kValuesIQ4NL;
   const int blocks = n / 32;

@@ -156,8 +156,7 @@ inline int iq4_xs_scale(int s, const BlockIQ4_XS& b) {
 }
 
 // The 16 levels of IQ4_NL and IQ4_XS, and the e2m1 values (doubled) of MXFP4 (ggml-common.h).
-inline constexpr int8_t kValuesIQ4NL[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
-                                            1,    13,   25,  38,  53,  69,  89,  113};
+inline constexpr int8_t kValuesIQ4NL[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
 inline constexpr int8_t kValuesMxfp4[16] = {0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12};
 
 // Round to nearest, ties to even, as ggml's nearest_int computes it: add 1.5 * 2^23 and
