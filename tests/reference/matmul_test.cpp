@@ -37,8 +37,10 @@ Weights make_weights(GgmlType type, int64_t rows, int64_t cols, uint64_t padding
 }
 
 TEST(Matmul, EveryTypeMatchesDoublePrecisionProduct) {
-  const GgmlType types[] = {GgmlType::F32, GgmlType::F16, GgmlType::BF16, GgmlType::Q8_0,
-                            GgmlType::Q4_0, GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K};
+  const GgmlType types[] = {GgmlType::F32,   GgmlType::F16,  GgmlType::BF16,   GgmlType::Q8_0,
+                            GgmlType::Q4_0,  GgmlType::Q4_1, GgmlType::Q5_0,   GgmlType::Q5_1,
+                            GgmlType::MXFP4, GgmlType::Q2_K, GgmlType::Q3_K,   GgmlType::Q4_K,
+                            GgmlType::Q5_K,  GgmlType::Q6_K, GgmlType::IQ4_NL, GgmlType::IQ4_XS};
   for (GgmlType type : types) {
     const bool k_quant = ggml_type_info(type)->block_size == 256;
     const int64_t cols = k_quant ? 3 * 256 : 7 * 32, rows = 13, tokens = 5;
@@ -128,7 +130,7 @@ TEST(GetRows, RejectsIdsOutsideTheTable) {
 TEST(Matmul, RejectsUnsupportedTypesAndShortStrides) {
   std::vector<uint8_t> bytes(4096);
   std::vector<float> x(256), out(4);
-  EXPECT_THROW(matmul({GgmlType::Q2_K, bytes.data(), 256, 2, 84}, x.data(), out.data(), 1), Error);
+  EXPECT_THROW(matmul({GgmlType::TQ2_0, bytes.data(), 256, 2, 66}, x.data(), out.data(), 1), Error);
   EXPECT_THROW(matmul({GgmlType::Q8_0, bytes.data(), 64, 2, 33}, x.data(), out.data(), 1), Error);
   EXPECT_THROW(matmul({GgmlType::Q4_K, bytes.data(), 100, 2, 144}, x.data(), out.data(), 1), Error);
 }

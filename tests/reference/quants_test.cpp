@@ -22,8 +22,10 @@ using testing::golden_row;
 using testing::kGoldenRowLength;
 using testing::Lcg;
 
-constexpr GgmlType kAllTypes[] = {GgmlType::F32,  GgmlType::F16,  GgmlType::BF16, GgmlType::Q8_0,
-                                  GgmlType::Q4_0, GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K};
+constexpr GgmlType kAllTypes[] = {GgmlType::F32,   GgmlType::F16,  GgmlType::BF16,   GgmlType::Q8_0,
+                                  GgmlType::Q4_0,  GgmlType::Q4_1, GgmlType::Q5_0,   GgmlType::Q5_1,
+                                  GgmlType::MXFP4, GgmlType::Q2_K, GgmlType::Q3_K,   GgmlType::Q4_K,
+                                  GgmlType::Q5_K,  GgmlType::Q6_K, GgmlType::IQ4_NL, GgmlType::IQ4_XS};
 
 std::vector<uint8_t> quantize(GgmlType type, const std::vector<float>& x) {
   std::vector<uint8_t> q(*ggml_bytes(type, x.size()));
@@ -46,8 +48,7 @@ std::vector<float> dequantize_block(GgmlType type, const Block& b) {
 
 TEST(Quants, SupportedTypes) {
   for (GgmlType t : kAllTypes) EXPECT_TRUE(is_supported_weight_type(t)) << ggml_type_info(t)->name;
-  for (GgmlType t : {GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::IQ4_NL,
-                     GgmlType::MXFP4}) {
+  for (GgmlType t : {GgmlType::Q8_1, GgmlType::Q8_K, GgmlType::TQ1_0, GgmlType::TQ2_0, GgmlType::NVFP4}) {
     EXPECT_FALSE(is_supported_weight_type(t)) << ggml_type_info(t)->name;
   }
 }
@@ -65,7 +66,7 @@ TEST(Quants, I32RowsReadAsExactIntegers) {
 TEST(Quants, RejectsUnsupportedTypesAndPartialBlocks) {
   std::vector<float> x(512);
   std::vector<uint8_t> q(2048);
-  EXPECT_THROW(quantize_row(GgmlType::Q2_K, x.data(), q.data(), 256), Error);
+  EXPECT_THROW(quantize_row(GgmlType::TQ1_0, x.data(), q.data(), 256), Error);
   EXPECT_THROW(dequantize_row(GgmlType::IQ2_XS, q.data(), x.data(), 256), Error);
   EXPECT_THROW(quantize_row(GgmlType::Q8_0, x.data(), q.data(), 33), Error);
   EXPECT_THROW(dequantize_row(GgmlType::Q4_K, q.data(), x.data(), 128), Error);
@@ -81,9 +82,17 @@ TEST(Quants, RoundTripErrorWithinTypeBound) {
       {GgmlType::F32, 0.0, 0.0},
       {GgmlType::Q8_0, 0.0045, 0.0045},  // half a step of amax/127, plus the fp16 scale's rounding
       {GgmlType::Q4_0, 0.126, 0.07},     // the value opposite the largest clamps to 7/8 of it
+      {GgmlType::Q4_1, 0.068, 0.062},    // half a step of (max - min) / 15
+      {GgmlType::Q5_0, 0.063, 0.033},    // the value opposite the largest clamps to 15/16 of it
+      {GgmlType::Q5_1, 0.034, 0.031},    // half a step of (max - min) / 31
+      {GgmlType::MXFP4, 0.25, 0.13},     // a largest magnitude just under 2^k maps to level 6, 3/4 of it
+      {GgmlType::Q2_K, 0.40, 0.24},
+      {GgmlType::Q3_K, 0.23, 0.13},
       {GgmlType::Q4_K, 0.12, 0.06},
       {GgmlType::Q5_K, 0.065, 0.03},
       {GgmlType::Q6_K, 0.02, 0.015},
+      {GgmlType::IQ4_NL, 0.12, 0.065},
+      {GgmlType::IQ4_XS, 0.13, 0.065},
   };
   for (const Bound& b : bounds) {
     Lcg rng(7);
@@ -263,6 +272,174 @@ TEST(Quants, DequantizeQ6_KBlockEveryElement) {
       }
 }
 
+TEST(Quants, DequantizeQ4_1Block) {
+  BlockQ4_1 b;
+  b.d = 0x3800;  // 0.5
+  b.m = 0xC000;  // -2
+  for (int j = 0; j < 16; ++j) b.qs[j] = static_cast<uint8_t>(j | ((15 - j) << 4));
+  const std::vector<float> y = dequantize_block(GgmlType::Q4_1, b);
+  for (int j = 0; j < 16; ++j) {
+    EXPECT_EQ(y[j], 0.5f * j - 2.0f) << j;
+    EXPECT_EQ(y[j + 16], 0.5f * (15 - j) - 2.0f) << j;
+  }
+}
+
+// The fifth bit of element j is bit j of the little-endian word qh (elements 16..31 too).
+constexpr std::array<uint8_t, 4> kFifthBits = {0x96, 0x0F, 0xC3, 0xA5};  // 0xA5C30F96
+int fifth_bit(int j) { return (0xA5C30F96u >> j) & 1; }
+
+TEST(Quants, DequantizeQ5_0Block) {
+  BlockQ5_0 b;
+  b.d = 0xB400;  // -0.25
+  std::memcpy(b.qh, kFifthBits.data(), 4);
+  for (int j = 0; j < 16; ++j) b.qs[j] = static_cast<uint8_t>(j | ((15 - j) << 4));
+  const std::vector<float> y = dequantize_block(GgmlType::Q5_0, b);
+  for (int j = 0; j < 16; ++j) {
+    EXPECT_EQ(y[j], -0.25f * ((j | fifth_bit(j) << 4) - 16)) << j;
+    EXPECT_EQ(y[j + 16], -0.25f * (((15 - j) | fifth_bit(j + 16) << 4) - 16)) << j;
+  }
+}
+
+TEST(Quants, DequantizeQ5_1Block) {
+  BlockQ5_1 b;
+  b.d = 0x3800;  // 0.5
+  b.m = 0xC400;  // -4
+  std::memcpy(b.qh, kFifthBits.data(), 4);
+  for (int j = 0; j < 16; ++j) b.qs[j] = static_cast<uint8_t>(j | ((15 - j) << 4));
+  const std::vector<float> y = dequantize_block(GgmlType::Q5_1, b);
+  for (int j = 0; j < 16; ++j) {
+    EXPECT_EQ(y[j], 0.5f * (j | fifth_bit(j) << 4) - 4.0f) << j;
+    EXPECT_EQ(y[j + 16], 0.5f * ((15 - j) | fifth_bit(j + 16) << 4) - 4.0f) << j;
+  }
+}
+
+// fp4 (e2m1) codes: sign bit 3, then the magnitudes 0, 0.5, 1, 1.5, 2, 3, 4, 6.
+constexpr std::array<float, 16> kFp4 = {0, 0.5f, 1, 1.5f, 2, 3, 4, 6, 0, -0.5f, -1, -1.5f, -2, -3, -4, -6};
+
+// The e8m0 byte is a bare exponent, 2^(e - 127), down to the subnormal 2^-127 (e 0).
+TEST(Quants, DequantizeMxfp4Blocks) {
+  const std::array<std::pair<uint8_t, float>, 5> scales = {
+      {{127, 1.0f}, {130, 8.0f}, {120, 0x1p-7f}, {1, 0x1p-126f}, {0, 0x1p-127f}}};
+  for (auto [e, scale] : scales) {
+    BlockMxfp4 b;
+    b.e = e;
+    for (int j = 0; j < 16; ++j) b.qs[j] = static_cast<uint8_t>(j | ((15 - j) << 4));
+    const std::vector<float> y = dequantize_block(GgmlType::MXFP4, b);
+    for (int j = 0; j < 16; ++j) {
+      EXPECT_EQ(y[j], kFp4[j] * scale) << "e " << int(e) << ", " << j;
+      EXPECT_EQ(y[j + 16], kFp4[15 - j] * scale) << "e " << int(e) << ", " << j;
+    }
+  }
+}
+
+// The fp4 values' scale is 2^(floor(log2 amax) - 2), so amax / scale lies in [4, 8) around
+// the top level 6; each value takes the nearest level, the lower code of two equally near.
+TEST(Quants, Mxfp4ScaleFromTheLargestMagnitude) {
+  std::vector<float> x(32, 0.0f);
+  x[0] = 5.9f;    // amax: floor(log2 5.9) = 2, scale 1 (e = 127): the levels are kFp4
+  x[1] = -3.0f;   // exact level
+  x[2] = 0.75f;   // halfway between 0.5 (code 1) and 1 (code 2): code 1
+  x[3] = -0.2f;   // nearer 0 than -0.5: code 0 (+0, not -0)
+  x[4] = 5.0f;    // halfway between 4 and 6: code 6
+  const std::vector<uint8_t> q = quantize(GgmlType::MXFP4, x);
+  BlockMxfp4 b;
+  std::memcpy(&b, q.data(), sizeof(b));
+  EXPECT_EQ(b.e, 127);
+  const int expected[6] = {7, 13, 1, 0, 6, 0};  // (x[5] = 0)
+  for (int j = 0; j < 6; ++j) EXPECT_EQ(b.qs[j] & 0xF, expected[j]) << j;
+  x[0] = 6.0f * 1024;  // floor(log2) = 12: e = 127 + 12 - 2, and the top level 6 * 2^10 is x[0] exactly
+  std::memcpy(&b, quantize(GgmlType::MXFP4, x).data(), sizeof(b));
+  EXPECT_EQ(b.e, 137);
+  EXPECT_EQ(b.qs[0] & 0xF, 7);
+  EXPECT_EQ(dequantize(GgmlType::MXFP4, quantize(GgmlType::MXFP4, x), 32)[0], 6.0f * 1024);
+}
+
+// Q2_K and Q3_K store an element's 2 low bits at the same place: element 128 h + 32 r + l
+// (l < 32) in bits 2r..2r+1 of qs[32 h + l].
+template <class Block>
+void pack_2bit(const std::array<int, 256>& levels, Block& b) {
+  std::memset(b.qs, 0, sizeof(b.qs));
+  for (int t = 0; t < 256; ++t) {
+    const int h = t / 128, r = (t % 128) / 32, l = t % 32;
+    b.qs[32 * h + l] |= static_cast<uint8_t>((levels[t] & 3) << (2 * r));
+  }
+}
+
+TEST(Quants, DequantizeQ2_KBlock) {
+  std::array<int, 256> q2;
+  for (int t = 0; t < 256; ++t) q2[t] = (t * 7 + t / 16) % 4;
+  BlockQ2_K b;
+  b.d = 0x3800;     // 0.5
+  b.dmin = 0x3400;  // 0.25
+  for (int s = 0; s < 16; ++s) b.scales[s] = static_cast<uint8_t>(s | ((15 - s) << 4));  // scale s, min 15 - s
+  pack_2bit(q2, b);
+  const std::vector<float> y = dequantize_block(GgmlType::Q2_K, b);
+  for (int t = 0; t < 256; ++t) {
+    const int s = t / 16;
+    EXPECT_EQ(y[t], 0.5f * s * q2[t] - 0.25f * (15 - s)) << t;
+  }
+}
+
+// Q3_K's 6-bit scales, packed by hand: the low nibble of scale s in nibble s / 8 of byte
+// s % 8, its top 2 bits in bits 2 (s / 4) of byte 8 + s % 4.
+constexpr std::array<int, 16> kQ3Scales = {0, 1, 2, 3, 17, 31, 32, 33, 48, 63, 5, 10, 20, 40, 50, 60};
+constexpr std::array<uint8_t, 12> kQ3PackedScales = {0x00, 0xF1, 0x52, 0xA3, 0x41, 0x8F,
+                                                     0x20, 0xC1, 0x74, 0xB4, 0xC8, 0xC8};
+
+TEST(Quants, UnpackQ3_KScales) {
+  for (int s = 0; s < 16; ++s) EXPECT_EQ(q3_k_scale(s, kQ3PackedScales.data()), kQ3Scales[s]) << s;
+}
+
+// A level L in 0..7 stands for L - 4: its low 2 bits in qs (as Q2_K), its third bit in
+// hmask, bit t / 32 of hmask[t % 32] for element t. x = d * (scale - 32) * (L - 4).
+TEST(Quants, DequantizeQ3_KBlock) {
+  std::array<int, 256> q3;
+  for (int t = 0; t < 256; ++t) q3[t] = (t * 5 + t / 32) % 8;
+  BlockQ3_K b;
+  b.d = 0x3400;  // 0.25
+  std::memcpy(b.scales, kQ3PackedScales.data(), 12);
+  pack_2bit(q3, b);
+  std::memset(b.hmask, 0, sizeof(b.hmask));
+  for (int t = 0; t < 256; ++t) b.hmask[t % 32] |= static_cast<uint8_t>((q3[t] >> 2) << (t / 32));
+  const std::vector<float> y = dequantize_block(GgmlType::Q3_K, b);
+  for (int t = 0; t < 256; ++t) EXPECT_EQ(y[t], 0.25f * (kQ3Scales[t / 16] - 32) * (q3[t] - 4)) << t;
+}
+
+// ggml's kvalues_iq4nl, written out here so the table itself is checked.
+constexpr std::array<int, 16> kIQ4NL = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
+
+TEST(Quants, DequantizeIQ4_NLBlock) {
+  BlockIQ4_NL b;
+  b.d = 0x3800;  // 0.5
+  for (int j = 0; j < 16; ++j) b.qs[j] = static_cast<uint8_t>(j | ((15 - j) << 4));
+  const std::vector<float> y = dequantize_block(GgmlType::IQ4_NL, b);
+  for (int j = 0; j < 16; ++j) {
+    EXPECT_EQ(y[j], 0.5f * kIQ4NL[j]) << j;
+    EXPECT_EQ(y[j + 16], 0.5f * kIQ4NL[15 - j]) << j;
+  }
+}
+
+// IQ4_XS's 6-bit sub-block scales, split by hand: low nibbles in scales_l (sub-block s in
+// nibble s % 2 of byte s / 2), top 2 bits in scales_h (bits 2s..2s+1).
+TEST(Quants, DequantizeIQ4_XSBlock) {
+  const std::array<int, 8> ls = {0, 1, 15, 16, 31, 32, 47, 63};
+  BlockIQ4_XS b;
+  b.d = 0x3400;  // 0.25
+  const uint8_t scales_l[4] = {0x10, 0x0F, 0x0F, 0xFF};
+  std::memcpy(b.scales_l, scales_l, 4);
+  b.scales_h = 0xE940;  // top bits 0, 0, 0, 1, 1, 2, 2, 3
+  for (int s = 0; s < 8; ++s)
+    for (int j = 0; j < 16; ++j) b.qs[16 * s + j] = static_cast<uint8_t>(((j + s) & 15) | ((15 - j) << 4));
+  for (int s = 0; s < 8; ++s) EXPECT_EQ(iq4_xs_scale(s, b), ls[s]) << s;
+  const std::vector<float> y = dequantize_block(GgmlType::IQ4_XS, b);
+  for (int s = 0; s < 8; ++s) {
+    for (int j = 0; j < 16; ++j) {
+      EXPECT_EQ(y[32 * s + j], 0.25f * (ls[s] - 32) * kIQ4NL[(j + s) & 15]) << s << "," << j;
+      EXPECT_EQ(y[32 * s + 16 + j], 0.25f * (ls[s] - 32) * kIQ4NL[15 - j]) << s << "," << j;
+    }
+  }
+}
+
 // ---- Agreement with ggml.
 //
 // How these constants were produced (at development time; llama.cpp is not needed to run
@@ -275,7 +452,11 @@ TEST(Quants, DequantizeQ6_KBlockEveryElement) {
 // bytes, of the floats' bit patterns, and the first 12 bytes of block 1 (super-block 1 for
 // the k-quants). The same harness also compared these implementations with ggml on 3000
 // random rows of 1024 (normal data, amplitudes e^-20..e^10, shifts, zeros, outliers) for
-// every type, and f32 -> f16 / bf16 over all 2^32 bit patterns: no differences.
+// every type, and f32 -> f16 / bf16 over all 2^32 bit patterns: no differences. The entries
+// of q4_1, q5_0, q5_1, mxfp4, q2_K, q3_K, iq4_nl and iq4_xs were printed by
+// GgmlAgreement.DISABLED_PrintGoldens from node-llama-cpp's libggml-base.so (ggml's
+// quantize_row_*_ref through ggml_quantize_chunk; quantize_iq4_nl / quantize_iq4_xs
+// without an importance matrix), which reproduces the entries above.
 struct GgmlGolden {
   GgmlType type;
   uint64_t bytes_hash;
@@ -291,12 +472,28 @@ constexpr GgmlGolden kGgmlGolden[] = {
      {0x93, 0x1f, 0x3e, 0x2d, 0x21, 0x9f, 0xaf, 0x81, 0xd2, 0xa5, 0x00, 0x68}},
     {GgmlType::Q4_0, 0xb186d32afa3b26d4ull, 0x425c2a90e38f8824ull,
      {0x84, 0x2f, 0xfc, 0xab, 0xea, 0x12, 0x53, 0x40, 0x25, 0x92, 0x58, 0x7f}},
+    {GgmlType::Q4_1, 0xee33446c1c6af02bull, 0x66bd9bf2196c9c70ull,
+     {0x70, 0x2f, 0x84, 0xbb, 0xfc, 0xab, 0xea, 0x12, 0x53, 0x40, 0x25, 0x92}},
+    {GgmlType::Q5_0, 0x3e07633a7fabe934ull, 0x03bfa4529f958707ull,
+     {0x84, 0x2b, 0x07, 0xe7, 0x87, 0x54, 0xe8, 0x46, 0xb4, 0x14, 0xb6, 0x80}},
+    {GgmlType::Q5_1, 0xeee4f53be32a0d8eull, 0x5a1b785df7c52da9ull,
+     {0x33, 0x2b, 0x84, 0xbb, 0x07, 0xe7, 0x87, 0x54, 0xf9, 0x57, 0xc5, 0x24}},
+    {GgmlType::MXFP4, 0xcafa193e74dd9bc2ull, 0x9e6a4e269ce5b7a7ull,
+     {0x7c, 0x76, 0x45, 0x74, 0xff, 0xce, 0xef, 0xfd, 0x2f, 0xd0, 0x97, 0x74}},
+    {GgmlType::Q2_K, 0x48de0a00bccb4e16ull, 0x441e9d0af416c0b3ull,
+     {0x12, 0x22, 0x44, 0x43, 0x45, 0x65, 0x77, 0x67, 0x98, 0x97, 0xcc, 0x88}},
+    {GgmlType::Q3_K, 0x9231f8a083e44bbbull, 0x3c9812628111f01aull,
+     {0xc1, 0xbe, 0x4b, 0x0c, 0x1a, 0xf7, 0x45, 0x06, 0x52, 0xb5, 0x95, 0xe8}},
     {GgmlType::Q4_K, 0xdf9112859d439ec7ull, 0xf221313a8086bed3ull,
      {0xe6, 0x1d, 0x3c, 0x29, 0x88, 0xd0, 0xd9, 0xe2, 0x88, 0xd1, 0xdb, 0xe3}},
     {GgmlType::Q5_K, 0xe72a913f0c7c1be2ull, 0xd2f344011287414dull,
      {0xa9, 0x19, 0x16, 0x29, 0x88, 0xd1, 0xd9, 0xe2, 0x89, 0xd2, 0xda, 0xe5}},
     {GgmlType::Q6_K, 0x18e4c351b8e5c4aaull, 0x979a9bb1dca711fcull,
      {0x10, 0x87, 0x50, 0xe5, 0xcf, 0xcd, 0x30, 0x84, 0xf0, 0x48, 0xe5, 0x4f}},
+    {GgmlType::IQ4_NL, 0xd603a28489bec5a0ull, 0x8b1973192ff76887ull,
+     {0x28, 0x1f, 0xfd, 0xbc, 0xeb, 0x01, 0x42, 0x30, 0x14, 0x91, 0x48, 0x7f}},
+    {GgmlType::IQ4_XS, 0xca5d94da7b1dd3e3ull, 0x7fefe0a4c827e341ull,
+     {0xc3, 0x11, 0x19, 0x03, 0x8c, 0xf4, 0x55, 0x02, 0x2d, 0x21, 0x4d, 0xf4}},
 };
 
 // The same harness on wide_golden_row(): hashes of ggml's bytes and dequantized floats.
@@ -310,9 +507,17 @@ constexpr GgmlWideGolden kGgmlWideGolden[] = {
     {GgmlType::BF16, 0x472cd3280af692dcull, 0x1d71158fc19a4d8cull},
     {GgmlType::Q8_0, 0x4eb999aa5258d86bull, 0x7e0c49473aa61e0dull},
     {GgmlType::Q4_0, 0xbb57488085b09473ull, 0x639f4515e54f21b0ull},
+    {GgmlType::Q4_1, 0x05e400676e9e3c0cull, 0x5635313ed164a71aull},
+    {GgmlType::Q5_0, 0x80c38c61707feeebull, 0xa6871653749013a9ull},
+    {GgmlType::Q5_1, 0x0a9c20b3d526a05eull, 0x0157ee993988eaa9ull},
+    {GgmlType::MXFP4, 0x3e1c6ea3ea6de501ull, 0x2c7c9caa2480614eull},
+    {GgmlType::Q2_K, 0xc2880a5dfb59a08eull, 0x17a90deac8305c35ull},
+    {GgmlType::Q3_K, 0xbabac6d0154f949aull, 0x2c33dbe375f31695ull},
     {GgmlType::Q4_K, 0xd55bf1fda9c5aa6bull, 0xaf3f79607af86778ull},
     {GgmlType::Q5_K, 0x6fd73d85449de38aull, 0x2ddc54aeb60e3a15ull},
     {GgmlType::Q6_K, 0x909ccf818982e806ull, 0x900520211c8afbbeull},
+    {GgmlType::IQ4_NL, 0xe1526bafde60f628ull, 0x647868c3d36852fcull},
+    {GgmlType::IQ4_XS, 0x92864227e62e816eull, 0x7c3b8e2c9ae093faull},
 };
 
 TEST(Quants, GoldenRowIsTheOneGgmlSaw) {

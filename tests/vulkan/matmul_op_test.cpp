@@ -9,14 +9,18 @@ namespace archscope::testing {
 namespace {
 
 // Every weight type with a row width that is a whole number of its blocks; the float
-// types get odd widths (rows start at odd halfwords, units end mid-way).
+// types get odd widths (rows start at odd halfwords, units end mid-way). Rows of q5_0,
+// iq4_nl and q3_K start at offsets of 2 mod 4 (110, 90, 330 bytes), rows of mxfp4 at odd
+// offsets (3 blocks of 17 bytes).
 struct TypeCase {
   GgmlType type;
   int64_t cols;
 };
 const TypeCase kTypes[] = {
-    {GgmlType::F32, 37},   {GgmlType::F16, 37},   {GgmlType::BF16, 45},  {GgmlType::Q8_0, 96},
-    {GgmlType::Q4_0, 160}, {GgmlType::Q4_K, 512}, {GgmlType::Q5_K, 512}, {GgmlType::Q6_K, 768},
+    {GgmlType::F32, 37},   {GgmlType::F16, 37},     {GgmlType::BF16, 45},  {GgmlType::Q8_0, 96},
+    {GgmlType::Q4_0, 160}, {GgmlType::Q4_1, 96},    {GgmlType::Q5_0, 160}, {GgmlType::Q5_1, 224},
+    {GgmlType::MXFP4, 96}, {GgmlType::IQ4_NL, 160}, {GgmlType::Q2_K, 512}, {GgmlType::Q3_K, 768},
+    {GgmlType::Q4_K, 512}, {GgmlType::Q5_K, 512},   {GgmlType::Q6_K, 768}, {GgmlType::IQ4_XS, 512},
 };
 
 // Dequantization is the same arithmetic on both sides; only the summation order of a

@@ -107,15 +107,17 @@ class MoeOpTest : public VulkanOpTest {
   // A small MoE FFN: route, gate and up experts from a shared input, SwiGLU, down experts
   // from per-choice inputs, weighted sum.
   // max_tokens 9 records the prefill shader (a work group per expert), 1 the decode one (a
-  // work group per chosen expert).
-  void moe_ffn_case(GgmlType type, int max_tokens, const VulkanBackendOptions& options, double tolerance);
+  // work group per chosen expert). d: the input width, width: the experts' hidden width.
+  void moe_ffn_case(GgmlType type, int max_tokens, const VulkanBackendOptions& options, double tolerance, int d = 64,
+                    int width = 32);
 };
 
-void MoeOpTest::moe_ffn_case(GgmlType type, int max_tokens, const VulkanBackendOptions& options, double tolerance) {
+void MoeOpTest::moe_ffn_case(GgmlType type, int max_tokens, const VulkanBackendOptions& options, double tolerance,
+                             int d, int width) {
   TestModel m;
   Graph g;
   g.max_tokens = max_tokens;
-  const int d = 64, width = 32, experts = 8, top_k = 3;
+  const int experts = 8, top_k = 3;
   const int x = add_input(g, m, "x", d, 5);
   const int logits = add_op(g, make_op(OpKind::MatMul, g.add_tensor("logits", experts), x, -1,
                                        m.add_weight("router", GgmlType::F32, d, experts, 6)));
@@ -145,6 +147,20 @@ TEST_F(MoeOpTest, MoeFfnMatchesReference) {
     for (GgmlType type : {GgmlType::F32, GgmlType::F16, GgmlType::Q8_0}) {
       SCOPED_TRACE(std::string(type_name(type)) + ", max_tokens " + std::to_string(max_tokens));
       moe_ffn_case(type, max_tokens, {}, 1e-4);
+    }
+  }
+}
+
+// The quantized types the experts of downloaded files come in (MXFP4_MOE files, Q4_K_M's
+// Q5_0 fallbacks, ...): 32-element types with the usual shape (mxfp4's 32-wide down experts
+// have rows of 17 bytes, at odd offsets), 256-element types with 256-wide experts.
+TEST_F(MoeOpTest, MoeFfnWithQuantizedExpertsMatchesReference) {
+  for (int max_tokens : {1, 9}) {
+    for (GgmlType type : {GgmlType::MXFP4, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1, GgmlType::IQ4_NL,
+                          GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::IQ4_XS}) {
+      SCOPED_TRACE(std::string(type_name(type)) + ", max_tokens " + std::to_string(max_tokens));
+      const bool k_block = ggml_type_info(type)->block_size == 256;
+      moe_ffn_case(type, max_tokens, {}, 1e-4, k_block ? 256 : 64, k_block ? 256 : 32);
     }
   }
 }

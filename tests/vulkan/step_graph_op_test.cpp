@@ -241,8 +241,8 @@ TEST_F(VulkanOpTest, MisuseGivesClearErrors) {
 
   TestModel unsupported;
   unsupported.add_weight("w", GgmlType::F32, 32, 2, 1);
-  unsupported.resources.weights[0].type = GgmlType::Q4_1;
-  EXPECT_THAT(error_of([&] { gpu->load(unsupported.resources); }), HasSubstr("q4_1"));
+  unsupported.resources.weights[0].type = GgmlType::Q8_1;
+  EXPECT_THAT(error_of([&] { gpu->load(unsupported.resources); }), HasSubstr("q8_1"));
   TestModel odd_cache;
   odd_cache.add_cache(GgmlType::Q8_0, 16, 1, 48, 48);
   EXPECT_THAT(error_of([&] { gpu->load(odd_cache.resources); }), HasSubstr("multiples of 32"));

@@ -1,8 +1,9 @@
-// The k-quants (Q4_K, Q5_K, Q6_K): 256-element super-blocks of 32- or 16-element
-// sub-blocks, each with its own quantized scale (and min), scaled again by fp16 numbers
-// per super-block. Dequantization is the block formula; quantization is ggml's reference
-// search (quantize_row_q*_K_ref with make_qkx2_quants / make_qx_quants), reproduced
-// operation for operation so the bytes agree with ggml bit for bit.
+// The k-quants (Q2_K, Q3_K, Q4_K, Q5_K, Q6_K): 256-element super-blocks of 32- or
+// 16-element sub-blocks, each with its own quantized scale (and min), scaled again by fp16
+// numbers per super-block. Dequantization is the block formula; quantization is ggml's
+// reference search (quantize_row_q*_K_ref with make_qkx2_quants / make_qx_quants /
+// make_q3_quants), reproduced operation for operation so the bytes agree with ggml bit for
+// bit.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -13,18 +14,17 @@
 namespace archscope::reference {
 namespace {
 
-// Round to nearest, ties to even (ggml's nearest_int, for the range it is used in).
-int nearest_int(float x) { return static_cast<int>(std::lrint(x)); }
-
 // Below this a group is treated as all zeros (ggml's GROUP_MAX_EPS).
 constexpr float kGroupMaxEps = 1e-15f;
 
 // Fits x[i] ~ scale * L[i] - min with L[i] in 0..nmax, min >= 0 (returned through
-// `the_min`), minimizing the weighted squared error: start from the plain min/max grid,
-// then try nstep + 1 grids of (rmin + rdelta * is + nmax) steps over the range and keep
-// the least-squares (scale, min) of the best one. As ggml's make_qkx2_quants (use_mad false).
+// `the_min`), minimizing the weighted squared error (use_mad: the weighted absolute error):
+// start from the plain min/max grid, then try nstep + 1 grids of (rmin + rdelta * is + nmax)
+// steps over the range and keep the least-squares (scale, min) of the best one. As ggml's
+// make_qkx2_quants; n <= 32.
 float fit_scale_min(int n, int nmax, const float* x, const float* weights, uint8_t* L, float* the_min, float rmin,
-                    float rdelta, int nstep) {
+                    float rdelta, int nstep, bool use_mad) {
+  auto error_of = [use_mad](float diff) { return use_mad ? std::fabs(diff) : diff * diff; };
   float min = x[0], max = x[0];
   float sum_w = weights[0];
   float sum_x = sum_w * x[0];
@@ -46,7 +46,7 @@ float fit_scale_min(int n, int nmax, const float* x, const float* weights, uint8
   for (int i = 0; i < n; ++i) {
     L[i] = static_cast<uint8_t>(std::clamp(nearest_int(iscale * (x[i] - min)), 0, nmax));
     const float diff = scale * L[i] + min - x[i];
-    best_error += weights[i] * (diff * diff);
+    best_error += weights[i] * error_of(diff);
   }
   uint8_t trial[32];
   for (int is = 0; is <= nstep; ++is) {
@@ -71,7 +71,7 @@ float fit_scale_min(int n, int nmax, const float* x, const float* weights, uint8
       float error = 0;
       for (int i = 0; i < n; ++i) {
         const float diff = this_scale * trial[i] + this_min - x[i];
-        error += weights[i] * (diff * diff);
+        error += weights[i] * error_of(diff);
       }
       if (error < best_error) {
         std::copy(trial, trial + n, L);
@@ -132,6 +132,69 @@ float fit_scale_symmetric(int n, int nmax, const float* x, int8_t* L) {
   return scale;
 }
 
+// Fits x[i] ~ scale * L[i] with L[i] in -nmax..nmax-1 (returned offset by nmax), weights
+// x[i]^2: start from the grid that maps the value of largest magnitude to -nmax, then up to
+// 5 rounds of moving single levels to where the current least-squares fit puts them, each
+// move kept only if it improves the fit. As ggml's make_q3_quants(do_rmse true).
+float fit_scale_symmetric_refined(int n, int nmax, const float* x, int8_t* L) {
+  float max = 0, amax = 0;
+  for (int i = 0; i < n; ++i) {
+    const float ax = std::fabs(x[i]);
+    if (ax > amax) {
+      amax = ax;
+      max = x[i];
+    }
+  }
+  if (amax < kGroupMaxEps) {
+    for (int i = 0; i < n; ++i) L[i] = 0;
+    return 0.0f;
+  }
+  const float iscale = -nmax / max;
+  float sumlx = 0, suml2 = 0;
+  for (int i = 0; i < n; ++i) {
+    const int l = std::clamp(nearest_int(iscale * x[i]), -nmax, nmax - 1);
+    L[i] = static_cast<int8_t>(l);
+    const float w = x[i] * x[i];
+    sumlx += w * x[i] * l;
+    suml2 += w * l * l;
+  }
+  for (int round = 0; round < 5; ++round) {
+    int changed = 0;
+    for (int i = 0; i < n; ++i) {
+      const float w = x[i] * x[i];
+      float slx = sumlx - w * x[i] * L[i];
+      if (slx > 0) {
+        float sl2 = suml2 - w * L[i] * L[i];
+        const int new_l = std::clamp(nearest_int(x[i] * sl2 / slx), -nmax, nmax - 1);
+        if (new_l != L[i]) {
+          slx += w * x[i] * new_l;
+          sl2 += w * new_l * new_l;
+          if (sl2 > 0 && slx * slx * suml2 > sumlx * sumlx * sl2) {
+            L[i] = static_cast<int8_t>(new_l);
+            sumlx = slx;
+            suml2 = sl2;
+            ++changed;
+          }
+        }
+      }
+    }
+    if (!changed) break;
+  }
+  for (int i = 0; i < n; ++i) L[i] = static_cast<int8_t>(L[i] + nmax);
+  return suml2 > 0.0f ? sumlx / suml2 : 0.0f;
+}
+
+// The 2-bit levels of a 256-element block into qs as Q2_K and Q3_K store them: element
+// 128 h + 32 r + l in bits 2r..2r+1 of byte 32 h + l.
+void pack_2bit_levels(const uint8_t* L, uint8_t* qs) {
+  for (int h = 0; h < 2; ++h) {
+    const uint8_t* Lh = L + 128 * h;
+    for (int l = 0; l < 32; ++l) {
+      qs[32 * h + l] = static_cast<uint8_t>(Lh[l] | (Lh[l + 32] << 2) | (Lh[l + 64] << 4) | (Lh[l + 96] << 6));
+    }
+  }
+}
+
 // The part Q4_K and Q5_K share: per 32-element sub-block a (scale, min) fit with levels
 // 0..nmax, those quantized to 6 bits against the largest of each (d, dmin), then every
 // element re-quantized against the stored scales. Writes d, dmin, the packed scales, and
@@ -147,7 +210,7 @@ void quantize_superblock_scale_min(const float* x, int nmax, float rmin, int nst
     const float av_x = std::sqrt(sum_x2 / 32);
     float weights[32];
     for (int l = 0; l < 32; ++l) weights[l] = av_x + std::fabs(xs[l]);
-    scales[j] = fit_scale_min(32, nmax, xs, weights, L + 32 * j, &mins[j], rmin, 0.1f, nstep);
+    scales[j] = fit_scale_min(32, nmax, xs, weights, L + 32 * j, &mins[j], rmin, 0.1f, nstep, false);
     max_scale = std::max(max_scale, scales[j]);
     max_min = std::max(max_min, mins[j]);
   }
@@ -184,6 +247,40 @@ void quantize_superblock_scale_min(const float* x, int nmax, float rmin, int nst
 }
 
 }  // namespace
+
+// For every sub-block of 16 (h = s / 8 the half, r = (s % 8) / 2 the run of 32, l0 = 16 (s % 2)
+// its start in the run): the 16 elements' 2-bit levels, bits 2r of qs[32 h + l0 + l].
+void dequantize_row_q2_K(const uint8_t* src, float* dst, int64_t n) {
+  for (int64_t i = 0; i < n / kQK_K; ++i) {
+    const BlockQ2_K b = load_block<BlockQ2_K>(src, i);
+    const float d = fp16_to_f32(b.d), dmin = fp16_to_f32(b.dmin);
+    float* y = dst + i * kQK_K;
+    for (int s = 0; s < 16; ++s) {
+      const float dl = d * (b.scales[s] & 0xF), ml = dmin * (b.scales[s] >> 4);
+      const uint8_t* q = b.qs + 32 * (s / 8) + 16 * (s % 2);
+      const int shift = 2 * ((s % 8) / 2);
+      for (int l = 0; l < 16; ++l) y[16 * s + l] = dl * static_cast<float>((q[l] >> shift) & 3) - ml;
+    }
+  }
+}
+
+// Sub-blocks as Q2_K's; an element's level loses 4 where its hmask bit is clear.
+void dequantize_row_q3_K(const uint8_t* src, float* dst, int64_t n) {
+  for (int64_t i = 0; i < n / kQK_K; ++i) {
+    const BlockQ3_K b = load_block<BlockQ3_K>(src, i);
+    const float d = fp16_to_f32(b.d);
+    float* y = dst + i * kQK_K;
+    for (int s = 0; s < 16; ++s) {
+      const float dl = d * static_cast<float>(q3_k_scale(s, b.scales) - 32);
+      const int h = s / 8, r = (s % 8) / 2, l0 = 16 * (s % 2);
+      const uint8_t mask = static_cast<uint8_t>(1u << (4 * h + r));
+      for (int l = 0; l < 16; ++l) {
+        const int q = ((b.qs[32 * h + l0 + l] >> (2 * r)) & 3) - ((b.hmask[l0 + l] & mask) ? 0 : 4);
+        y[16 * s + l] = dl * static_cast<float>(q);
+      }
+    }
+  }
+}
 
 void dequantize_row_q4_K(const uint8_t* src, float* dst, int64_t n) {
   for (int64_t i = 0; i < n / kQK_K; ++i) {
@@ -254,6 +351,110 @@ void dequantize_row_q6_K(const uint8_t* src, float* dst, int64_t n) {
         }
       }
     }
+  }
+}
+
+// Per sub-block of 16 a (scale, min) fit with levels 0..3 minimizing the |x|-weighted
+// absolute error; scales and mins quantized to 4 bits against the largest of each; then
+// every element re-quantized against the stored values.
+void quantize_row_q2_K(const float* src, uint8_t* dst, int64_t n) {
+  for (int64_t i = 0; i < n / kQK_K; ++i) {
+    const float* x = src + i * kQK_K;
+    BlockQ2_K b;
+    uint8_t L[kQK_K];
+    float scales[16], mins[16];
+    float max_scale = 0, max_min = 0;
+    for (int s = 0; s < 16; ++s) {
+      float weights[16];
+      for (int l = 0; l < 16; ++l) weights[l] = std::fabs(x[16 * s + l]);
+      scales[s] = fit_scale_min(16, 3, x + 16 * s, weights, L + 16 * s, &mins[s], -0.5f, 0.1f, 15, true);
+      if (scales[s] > max_scale) max_scale = scales[s];
+      if (mins[s] > max_min) max_min = mins[s];
+    }
+    // ggml stores the rounded values without clamping (a negative fit wraps); kept.
+    if (max_scale > 0) {
+      const float iscale = 15.f / max_scale;
+      for (int s = 0; s < 16; ++s) b.scales[s] = static_cast<uint8_t>(nearest_int(iscale * scales[s]));
+      b.d = f32_to_fp16(max_scale / 15.f);
+    } else {
+      std::memset(b.scales, 0, sizeof(b.scales));
+      b.d = f32_to_fp16(0.f);
+    }
+    if (max_min > 0) {
+      const float iscale = 15.f / max_min;
+      for (int s = 0; s < 16; ++s) b.scales[s] |= static_cast<uint8_t>(nearest_int(iscale * mins[s]) << 4);
+      b.dmin = f32_to_fp16(max_min / 15.f);
+    } else {
+      b.dmin = f32_to_fp16(0.f);
+    }
+    for (int s = 0; s < 16; ++s) {
+      const float d = fp16_to_f32(b.d) * (b.scales[s] & 0xF);
+      if (d == 0.0f) continue;  // keeps the levels of the fit
+      const float dm = fp16_to_f32(b.dmin) * (b.scales[s] >> 4);
+      for (int l = 0; l < 16; ++l) {
+        L[16 * s + l] = static_cast<uint8_t>(std::clamp(nearest_int((x[16 * s + l] + dm) / d), 0, 3));
+      }
+    }
+    pack_2bit_levels(L, b.qs);
+    store_block(b, dst, i);
+  }
+}
+
+// Per sub-block of 16 a symmetric fit with levels -4..3; the scales quantized to 6 bits
+// against the one of largest magnitude (which maps to -32); every element re-quantized
+// against the stored scales; the levels' third bit goes to hmask, the low two to qs.
+void quantize_row_q3_K(const float* src, uint8_t* dst, int64_t n) {
+  for (int64_t i = 0; i < n / kQK_K; ++i) {
+    const float* x = src + i * kQK_K;
+    BlockQ3_K b;
+    int8_t L[kQK_K];
+    float scales[16];
+    float max_scale = 0, amax = 0;
+    for (int s = 0; s < 16; ++s) {
+      scales[s] = fit_scale_symmetric_refined(16, 4, x + 16 * s, L + 16 * s);
+      if (std::fabs(scales[s]) > amax) {
+        amax = std::fabs(scales[s]);
+        max_scale = scales[s];
+      }
+    }
+    std::memset(b.scales, 0, sizeof(b.scales));
+    if (max_scale != 0.0f) {
+      const float iscale = -32.f / max_scale;
+      for (int s = 0; s < 16; ++s) {
+        // ggml rounds into an int8_t, then clamps: keep that wrap-around.
+        const int8_t rounded = static_cast<int8_t>(nearest_int(iscale * scales[s]));
+        const int l = std::clamp<int>(rounded, -32, 31) + 32;
+        if (s < 8) {
+          b.scales[s] = static_cast<uint8_t>(l & 0xF);
+        } else {
+          b.scales[s - 8] |= static_cast<uint8_t>((l & 0xF) << 4);
+        }
+        b.scales[8 + s % 4] |= static_cast<uint8_t>((l >> 4) << (2 * (s / 4)));
+      }
+      b.d = f32_to_fp16(1 / iscale);
+    } else {
+      b.d = f32_to_fp16(0.f);
+    }
+    for (int s = 0; s < 16; ++s) {
+      const float d = fp16_to_f32(b.d) * static_cast<float>(q3_k_scale(s, b.scales) - 32);
+      if (d == 0.0f) continue;  // keeps the levels of the fit
+      for (int l = 0; l < 16; ++l) {
+        L[16 * s + l] = static_cast<int8_t>(std::clamp(nearest_int(x[16 * s + l] / d), -4, 3) + 4);
+      }
+    }
+    // Element e: its high bit is bit e / 32 of hmask[e % 32].
+    std::memset(b.hmask, 0, sizeof(b.hmask));
+    uint8_t low[kQK_K];
+    for (int e = 0; e < kQK_K; ++e) {
+      int level = L[e];
+      if (level > 3) {
+        b.hmask[e % 32] |= static_cast<uint8_t>(1u << (e / 32));
+        level -= 4;
+      }
+      low[e] = static_cast<uint8_t>(level);
+    }
+    pack_2bit_levels(low, b.qs);
+    store_block(b, dst, i);
   }
 }
 

@@ -95,8 +95,9 @@ struct BlockQ5_1 {
 };
 static_assert(sizeof(BlockQ5_1) == 24);
 
-// x = e8m0(e) / 2 * kvalues_fp4[q]: an fp4 (e2m1) code per element (nibbles as Q4_0's) and
-// one power-of-two scale per 32. 17 bytes: rows can start at odd offsets.
+// x = e8m0(e) / 2 * kvalues_mxfp4[q]: an fp4 (e2m1) code per element (nibbles as Q4_0's),
+// whose table holds the e2m1 values doubled (hence the half), and one power-of-two scale
+// per 32 (e8m0: 2^(e - 127)). 17 bytes: rows can start at odd offsets.
 struct BlockMxfp4 {
   uint8_t e;
   uint8_t qs[16];
@@ -104,22 +105,32 @@ struct BlockMxfp4 {
 static_assert(sizeof(BlockMxfp4) == 17);
 
 // Sixteen sub-blocks of 16: x = d * (scales[s] & 15) * q - dmin * (scales[s] >> 4), q in 0..3.
+// Element 128 h + 32 r + l (l < 32) is bits 2r..2r+1 of qs[32 h + l], in sub-block 8 h + 2 r + l / 16.
 struct BlockQ2_K {
-  uint8_t scales[kQK_K / 16];
+  uint8_t scales[kQK_K / 16];  // low nibble: scale, high nibble: min
   uint8_t qs[kQK_K / 4];
-  uint16_t d, dmin;
+  uint16_t d, dmin;  // fp16 scales of the sub-block scales and mins
 };
 static_assert(sizeof(BlockQ2_K) == 84);
 
-// Sixteen sub-blocks of 16: x = d * (scale[s] - 32) * (q - 4 * !hmask bit), q from 2 low bits
-// in qs, the 6-bit scales packed into 12 bytes.
+// Sixteen sub-blocks of 16: x = d * (sc[s] - 32) * (q - (hmask bit ? 0 : 4)), q in 0..3 from
+// qs (laid out as Q2_K's), the hmask bit of element e bit e / 32 of hmask[e % 32]. The 6-bit
+// sc[s] are packed into 12 bytes (see q3_k_scale): low 4 bits in nibble s / 8 of byte s % 8,
+// high 2 bits in bits 2 (s / 4) of byte 8 + s % 4.
 struct BlockQ3_K {
   uint8_t hmask[kQK_K / 8];
   uint8_t qs[kQK_K / 4];
   uint8_t scales[12];
-  uint16_t d;
+  uint16_t d;  // fp16 super-block scale
 };
 static_assert(sizeof(BlockQ3_K) == 110);
+
+// Sub-block s's 6-bit scale (0..63, 32 meaning 0) from the 12 packed bytes of a Q3_K block.
+inline int q3_k_scale(int s, const uint8_t* scales) {
+  const int low = (scales[s % 8] >> (4 * (s / 8))) & 0xF;
+  const int high = (scales[8 + s % 4] >> (2 * (s / 4))) & 3;
+  return low | (high << 4);
+}
 
 // x = d * kvalues_iq4nl[q]: 16 non-uniform levels, nibbles as Q4_0's.
 struct BlockIQ4_NL {
@@ -128,14 +139,35 @@ struct BlockIQ4_NL {
 };
 static_assert(sizeof(BlockIQ4_NL) == 18);
 
-// Eight IQ4_NL-style sub-blocks of 32 with 6-bit scales (low 4 bits in scales_l, high 2 in scales_h).
+// Eight IQ4_NL-style sub-blocks of 32: x = d * (ls[s] - 32) * kvalues_iq4nl[q]. The 6-bit
+// ls[s] are split: low 4 bits in nibble s % 2 of scales_l[s / 2], high 2 bits in bits 2s..2s+1
+// of scales_h. qs holds 16 bytes per sub-block, nibbles as Q4_0's.
 struct BlockIQ4_XS {
-  uint16_t d;
+  uint16_t d;  // fp16 super-block scale
   uint16_t scales_h;
   uint8_t scales_l[kQK_K / 64];
   uint8_t qs[kQK_K / 2];
 };
 static_assert(sizeof(BlockIQ4_XS) == 136);
+
+// Sub-block s's 6-bit scale (0..63, 32 meaning 0) of an IQ4_XS block.
+inline int iq4_xs_scale(int s, const BlockIQ4_XS& b) {
+  return ((b.scales_l[s / 2] >> (4 * (s % 2))) & 0xF) | (((b.scales_h >> (2 * s)) & 3) << 4);
+}
+
+// The 16 levels of IQ4_NL and IQ4_XS, and the e2m1 values (doubled) of MXFP4 (ggml-common.h).
+inline constexpr int8_t kValuesIQ4NL[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
+inline constexpr int8_t kValuesMxfp4[16] = {0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12};
+
+// Round to nearest, ties to even, as ggml's nearest_int computes it: add 1.5 * 2^23 and
+// read the low mantissa bits. Equal to rint for |x| < 2^22; beyond that, and for NaN or
+// inf, it gives ggml's (meaningless but defined) value rather than undefined behaviour.
+inline int nearest_int(float x) {
+  const float shifted = x + 12582912.f;
+  int32_t bits;
+  std::memcpy(&bits, &shifted, sizeof(bits));
+  return (bits & 0x007fffff) - 0x00400000;
+}
 
 // The i-quants of 1 to 3 bits: groups of 8 (or 4) elements are indexes into fixed grids
 // of sign-free points (iq_grids.h), with signs and scales beside them.

@@ -1,7 +1,8 @@
 // Row conversion for every weight type: one table of each type's converters (the block
-// types live in legacy_quants.cpp, k_quants.cpp, ...). Their arithmetic follows
-// ggml-quants.c's dequantize_row_* and quantize_row_*_ref operation for operation, so the
-// bytes and floats agree with ggml bit for bit.
+// types live in legacy_quants.cpp, k_quants.cpp, nonlinear_quants.cpp, ...). Their
+// arithmetic follows ggml-quants.c's dequantize_row_* and quantizers (ggml_quantize_chunk
+// without an importance matrix) operation for operation, so the bytes and floats agree
+// with ggml bit for bit.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -75,9 +76,17 @@ constexpr RowCodec kCodecs[] = {
     {GgmlType::BF16, dequantize_row_16<bf16_to_f32>, quantize_row_16<f32_to_bf16>},
     {GgmlType::Q8_0, dequantize_row_q8_0, quantize_row_q8_0},
     {GgmlType::Q4_0, dequantize_row_q4_0, quantize_row_q4_0},
+    {GgmlType::Q4_1, dequantize_row_q4_1, quantize_row_q4_1},
+    {GgmlType::Q5_0, dequantize_row_q5_0, quantize_row_q5_0},
+    {GgmlType::Q5_1, dequantize_row_q5_1, quantize_row_q5_1},
+    {GgmlType::MXFP4, dequantize_row_mxfp4, quantize_row_mxfp4},
+    {GgmlType::Q2_K, dequantize_row_q2_K, quantize_row_q2_K},
+    {GgmlType::Q3_K, dequantize_row_q3_K, quantize_row_q3_K},
     {GgmlType::Q4_K, dequantize_row_q4_K, quantize_row_q4_K},
     {GgmlType::Q5_K, dequantize_row_q5_K, quantize_row_q5_K},
     {GgmlType::Q6_K, dequantize_row_q6_K, quantize_row_q6_K},
+    {GgmlType::IQ4_NL, dequantize_row_iq4_nl, quantize_row_iq4_nl},
+    {GgmlType::IQ4_XS, dequantize_row_iq4_xs, quantize_row_iq4_xs},
     {GgmlType::I32, dequantize_row_i32, nullptr},
 };
 
