@@ -70,6 +70,8 @@ class GgufFile {
   const GgufTensor* find_tensor(const std::string& name) const;
 
   std::string architecture() const;  // general.architecture, or throws
+  // MappedFile::release_pages for the whole file (tensor data stays readable).
+  void release_pages() const;
 
  private:
   std::string path_;

@@ -24,6 +24,9 @@ class MappedFile {
   const uint8_t* data() const { return data_; }
   uint64_t size() const { return size_; }
   std::span<const uint8_t> bytes() const { return {data_, static_cast<size_t>(size_)}; }
+  // Drops the pages this process holds of the file (they stay valid: reading one again
+  // reads it from the file), e.g. once the weights are on a device.
+  void release_pages() const;
 
  private:
   std::string path_;

@@ -47,6 +47,7 @@ struct VulkanDeviceInfo {
   uint64_t max_storage_buffer_range = 0;    // largest range one shader binding may see
   uint64_t max_memory_allocation_size = 0;  // largest single Buffer
   uint64_t device_local_bytes = 0;          // size of the largest device-local memory heap
+  uint64_t device_local_budget_bytes = 0;   // what this process may still use of it (VK_EXT_memory_budget; 0: unknown)
   uint64_t storage_buffer_offset_alignment = 0;  // a binding's offset must be a multiple of this
   uint32_t max_push_constant_bytes = 0;
   uint32_t max_workgroup_count[3] = {0, 0, 0};

@@ -284,6 +284,10 @@ const GgufTensor* GgufFile::find_tensor(const std::string& name) const {
   return it == tensor_index_.end() ? nullptr : &tensors_[it->second];
 }
 
+void GgufFile::release_pages() const {
+  if (file_) file_->release_pages();
+}
+
 std::string GgufFile::architecture() const {
   const GgufValue* v = find("general.architecture");
   if (v == nullptr) throw Error(path_ + ": missing metadata key general.architecture");

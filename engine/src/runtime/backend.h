@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "runtime/graph.h"
+#include "runtime/memory_fit.h"
 
 namespace archscope {
 
@@ -50,6 +51,8 @@ class Backend {
   // host_tables: gathered-only tables kept in host memory instead of the device (not in weights).
   struct Memory { uint64_t weights = 0, caches = 0, scratch = 0, host_tables = 0; };
   virtual Memory memory() const = 0;
+  // The memory this backend would hold a model in, before load (runtime/memory_fit.h).
+  virtual MemoryCapacity capacity() const = 0;
 };
 
 std::unique_ptr<Backend> make_cpu_backend();

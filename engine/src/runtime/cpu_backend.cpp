@@ -90,6 +90,8 @@ class CpuBackend final : public Backend {
 
   std::vector<LayerTiming> timings() const override { return timings_; }
 
+  MemoryCapacity capacity() const override { return {"host memory", host_memory_available(), false}; }
+
   Memory memory() const override {
     Memory m;
     for (const WeightDesc& w : weights_) m.weights += w.bytes();

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "archscope/cache_plan.h"
 #include "archscope/ggml_types.h"
 #include "archscope/model_spec.h"
 #include "reference/ops.h"
@@ -51,6 +52,11 @@ struct CacheDesc {
   bool k_equals_v = false;        // values are read from the key rows
   CacheKind kind = CacheKind::Raw;
   int ratio = 1;                  // positions per slot (compressed entries)
+  // Bytes of one slot: its key row and (unless K = V) its value row.
+  uint64_t slot_bytes() const {
+    return cache_row_bytes(type, uint64_t(kv_heads) * head_dim_k) +
+           (k_equals_v ? 0 : cache_row_bytes(type, uint64_t(kv_heads) * head_dim_v));
+  }
   // Slots holding entries after `position` tokens (the StepReport's cache bytes).
   int64_t filled(int64_t position) const {
     return kind == CacheKind::State ? capacity : std::min<int64_t>(position / ratio, capacity);

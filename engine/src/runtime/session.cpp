@@ -10,6 +10,7 @@
 #include "archscope/gguf.h"
 #include "archscope/model_loader.h"
 #include "runtime/backend.h"
+#include "runtime/memory_fit.h"
 #include "runtime/model_weights.h"
 #include "runtime/programs/program.h"
 #include "spec/side_files.h"
@@ -60,10 +61,8 @@ StepReport make_report(const ModelSpec& spec, const ModelResources& resources, B
   }
   for (const CacheDesc& c : resources.caches) {
     const uint64_t filled = static_cast<uint64_t>(c.filled(position));
-    const uint64_t slot = cache_row_bytes(c.type, uint64_t(c.kv_heads) * c.head_dim_k) +
-                          (c.k_equals_v ? 0 : cache_row_bytes(c.type, uint64_t(c.kv_heads) * c.head_dim_v));
-    r.layers[c.layer].cache_bytes += filled * slot;
-    r.cache_bytes += filled * slot;
+    r.layers[c.layer].cache_bytes += filled * c.slot_bytes();
+    r.cache_bytes += filled * c.slot_bytes();
   }
   for (const LayerTiming& t : backend.timings()) {
     if (t.layer < 0) r.head_milliseconds += t.milliseconds;
@@ -212,9 +211,27 @@ Result<std::unique_ptr<Session>> Session::open(const std::string& path, const Se
         s->backend = make_cpu_backend();
       }
     }
+    // Before anything is uploaded: does it fit? (auto falls back to the CPU path, which reads
+    // the weights from the file, when the device is too small.)
+    const MemoryChoices choices{std::filesystem::path(path).filename().string(), &s->spec, s->context, batch,
+                                options.cache_type};
+    const std::vector<const Graph*> graphs = {&s->decode, &s->prefill};
+    std::string placed;
+    try {
+      placed = fit_memory(s->resources, graphs, s->backend->capacity(), choices);
+    } catch (const Error& e) {
+      if (options.device != "auto" || !s->backend->capacity().copies_weights) throw;
+      std::unique_ptr<Backend> cpu = make_cpu_backend();
+      placed = fit_memory(s->resources, graphs, cpu->capacity(), choices);
+      s->notice = e.what() + std::string("; running on the CPU reference path");
+      s->backend = std::move(cpu);
+    }
+    if (!placed.empty()) s->notice += (s->notice.empty() ? "" : "; ") + placed;
     Backend::LoadProgress progress;
     if (options.progress) progress = [&](uint64_t done, uint64_t total) { return options.progress(total ? double(done) / total : 1.0); };
     s->backend->load(s->resources, progress);
+    // The device holds its copy now: the file's pages need not stay in this process too.
+    if (s->backend->capacity().copies_weights) s->file.release_pages();
     s->backend->prepare(s->decode);
     if (batch > 1) s->backend->prepare(s->prefill);
     return std::unique_ptr<Session>(new Session(std::move(s)));

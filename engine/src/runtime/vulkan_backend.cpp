@@ -101,6 +101,7 @@ class VulkanBackend final : public Backend {
                   "shaders use; update its driver or choose another device");
     }
     device_memory_ = options.device_memory_bytes ? options.device_memory_bytes : info.device_local_bytes;
+    device_memory_override_ = options.device_memory_bytes;
     block_limit_ = std::min<uint64_t>(info.max_memory_allocation_size, uint64_t{1} << 30);
     if (options.max_block_bytes) block_limit_ = std::min(block_limit_, options.max_block_bytes);
     binding_limit_ = std::min<uint64_t>({info.max_storage_buffer_range, uint64_t{1} << 31, block_limit_});
@@ -122,6 +123,15 @@ class VulkanBackend final : public Backend {
   }
 
   std::string name() const override { return "vulkan: " + gpu_.info().name; }
+
+  // A CPU device (lavapipe) allocates host memory whatever heap size it reports; a GPU has
+  // its memory budget (VK_EXT_memory_budget) or, without one, its device-local heap.
+  MemoryCapacity capacity() const override {
+    const VulkanDeviceInfo& info = gpu_.info();
+    if (device_memory_override_) return {info.name, device_memory_override_, true};
+    if (info.type == VulkanDeviceType::Cpu) return {info.name + " (host memory)", host_memory_available(), true};
+    return {info.name, info.device_local_budget_bytes ? info.device_local_budget_bytes : info.device_local_bytes, true};
+  }
 
   void load(const ModelResources& resources, const LoadProgress& progress) override {
     graphs_.clear();
@@ -770,7 +780,7 @@ class VulkanBackend final : public Backend {
   uint64_t block_limit_ = 0, binding_limit_ = 0, alignment_ = 0;
   std::optional<Buffer> dummy_;  // bound where an op has no buffer to give
   vulkan::PrefillMatMul prefill_matmul_;
-  uint64_t device_memory_ = 0;
+  uint64_t device_memory_ = 0, device_memory_override_ = 0;
   std::vector<bool> on_host_;  // per weight: kept in host memory (place_tables)
 
   ModelResources resources_;

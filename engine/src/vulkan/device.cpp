@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cstdlib>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -125,6 +126,23 @@ VulkanDeviceInfo describe_device(VkPhysicalDevice device, uint32_t index) {
     info.unusable_reason = "supports only Vulkan " + info.api_version_string() +
                            "; archscope needs 1.2 (a newer driver may add it)";
     return info;
+  }
+
+  // The memory budget, where the driver reports one: heap budget minus what is in use.
+  uint32_t extension_count = 0;
+  vkEnumerateDeviceExtensionProperties(device, nullptr, &extension_count, nullptr);
+  std::vector<VkExtensionProperties> extensions(extension_count);
+  vkEnumerateDeviceExtensionProperties(device, nullptr, &extension_count, extensions.data());
+  for (const VkExtensionProperties& e : extensions) {
+    if (std::string_view(e.extensionName) != VK_EXT_MEMORY_BUDGET_EXTENSION_NAME) continue;
+    VkPhysicalDeviceMemoryBudgetPropertiesEXT budget{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_BUDGET_PROPERTIES_EXT};
+    VkPhysicalDeviceMemoryProperties2 memory2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_PROPERTIES_2, &budget};
+    vkGetPhysicalDeviceMemoryProperties2(device, &memory2);
+    for (uint32_t i = 0; i < memory2.memoryProperties.memoryHeapCount; ++i) {
+      if (!(memory2.memoryProperties.memoryHeaps[i].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT)) continue;
+      const uint64_t left = budget.heapBudget[i] > budget.heapUsage[i] ? budget.heapBudget[i] - budget.heapUsage[i] : 0;
+      info.device_local_budget_bytes = std::max(info.device_local_budget_bytes, left);
+    }
   }
 
   VkPhysicalDeviceMaintenance3Properties maintenance3{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_3_PROPERTIES};

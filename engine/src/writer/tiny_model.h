@@ -78,7 +78,7 @@ std::vector<uint8_t> encode_tensor(const std::vector<float>& values, const std::
 // more than kPooledElements elements (only the published-size presets have them) is made
 // of blocks drawn from a pool of 4096 blocks quantized from its distribution, so a 5-billion
 // parameter file takes minutes rather than hours and never needs the tensor in memory.
-inline constexpr uint64_t kPooledElements = uint64_t{1} << 24;
+inline constexpr uint64_t kPooledElements = uint64_t{1} << 20;
 void write_tensor_bytes(const TensorSpec& tensor, GgmlType type, const ModelSpec& spec, uint64_t seed,
                         const GgufWriter::ByteSink& sink);
 
