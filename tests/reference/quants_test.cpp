@@ -327,6 +327,35 @@ TEST(Quants, IQuantGridsAreGgmls) {
   EXPECT_EQ(signs_from_7_bits(0x55), 0x55);
 }
 
+// The words the Vulkan backend uploads for the shaders hold every grid point at its offset.
+TEST(Quants, IQuantGpuGridWordsHoldTheGrids) {
+  const std::vector<uint32_t> words = iq_gpu_grid_words();
+  uint32_t next = 0;
+  for (const IqGpuGrid& g : iq_gpu_grids()) {
+    EXPECT_EQ(g.offset, next) << g.name;
+    next += g.words;
+  }
+  ASSERT_EQ(words.size(), next);
+  auto check_split = [&](const char* name, auto& grid, uint32_t offset) {
+    for (size_t k = 0; k < grid.size(); ++k) {
+      ASSERT_EQ(words[offset + 2 * k] | uint64_t(words[offset + 2 * k + 1]) << 32, grid[k]) << name << " " << k;
+    }
+  };
+  const std::span<const IqGpuGrid> g = iq_gpu_grids();
+  check_split("iq2_xxs", kIq2xxsGrid, g[0].offset);
+  check_split("iq2_xs", kIq2xsGrid, g[1].offset);
+  check_split("iq2_s", kIq2sGrid, g[2].offset);
+  for (size_t k = 0; k < kIq3xxsGrid.size(); ++k) ASSERT_EQ(words[g[3].offset + k], kIq3xxsGrid[k]) << k;
+  for (size_t k = 0; k < kIq3sGrid.size(); ++k) ASSERT_EQ(words[g[4].offset + k], kIq3sGrid[k]) << k;
+  for (size_t k = 0; k < kIq1sGrid.size(); ++k) {
+    const uint32_t bits = words[g[5].offset + k / 2] >> (16 * (k % 2));
+    for (int j = 0; j < 8; ++j) {
+      const int level = int((bits >> (2 * j)) & 3u);
+      ASSERT_EQ(level == 3 ? -1 : level, static_cast<int8_t>(grid_byte(kIq1sGrid[k], j))) << k << "," << j;
+    }
+  }
+}
+
 // IQ2_XXS: per 32 elements 4 index bytes, then a word: four 7-bit sign groups, scale in
 // the top 4 bits; x = d * (0.5 + s) / 4 * level * sign.
 TEST(Quants, DequantizeIQ2_XXSBlock) {

@@ -51,7 +51,9 @@ TEST_P(MatVecBandwidth, DISABLED_Measure) {
 
 INSTANTIATE_TEST_SUITE_P(Types, MatVecBandwidth,
                          ::testing::Values(GgmlType::F32, GgmlType::F16, GgmlType::BF16, GgmlType::Q8_0, GgmlType::Q4_0,
-                                           GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K),
+                                           GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K, GgmlType::IQ2_XXS,
+                                           GgmlType::IQ2_XS, GgmlType::IQ2_S, GgmlType::IQ3_XXS, GgmlType::IQ3_S,
+                                           GgmlType::IQ1_S, GgmlType::IQ1_M),
                          [](const auto& info) { return std::string(type_name(info.param)); });
 
 TEST_F(VulkanOpTest, DISABLED_AttentionBandwidth) {

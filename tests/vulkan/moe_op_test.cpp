@@ -108,14 +108,17 @@ class MoeOpTest : public VulkanOpTest {
   // from per-choice inputs, weighted sum.
   // max_tokens 9 records the prefill shader (a work group per expert), 1 the decode one (a
   // work group per chosen expert).
-  void moe_ffn_case(GgmlType type, int max_tokens, const VulkanBackendOptions& options, double tolerance);
+  // d and width: the model and expert widths (256-element multiples for the k- and i-quants).
+  void moe_ffn_case(GgmlType type, int max_tokens, const VulkanBackendOptions& options, double tolerance, int d = 64,
+                    int width = 32);
 };
 
-void MoeOpTest::moe_ffn_case(GgmlType type, int max_tokens, const VulkanBackendOptions& options, double tolerance) {
+void MoeOpTest::moe_ffn_case(GgmlType type, int max_tokens, const VulkanBackendOptions& options, double tolerance,
+                             int d, int width) {
   TestModel m;
   Graph g;
   g.max_tokens = max_tokens;
-  const int d = 64, width = 32, experts = 8, top_k = 3;
+  const int experts = 8, top_k = 3;
   const int x = add_input(g, m, "x", d, 5);
   const int logits = add_op(g, make_op(OpKind::MatMul, g.add_tensor("logits", experts), x, -1,
                                        m.add_weight("router", GgmlType::F32, d, experts, 6)));
@@ -145,6 +148,17 @@ TEST_F(MoeOpTest, MoeFfnMatchesReference) {
     for (GgmlType type : {GgmlType::F32, GgmlType::F16, GgmlType::Q8_0}) {
       SCOPED_TRACE(std::string(type_name(type)) + ", max_tokens " + std::to_string(max_tokens));
       moe_ffn_case(type, max_tokens, {}, 1e-4);
+    }
+  }
+}
+
+// The grid i-quants of DeepSeek V4 / "UD" expert tensors (IQ2_XXS, IQ1_S, ...).
+TEST_F(MoeOpTest, MoeFfnWithGridIQuantExperts) {
+  for (int max_tokens : {1, 9}) {
+    for (GgmlType type : {GgmlType::IQ2_XXS, GgmlType::IQ2_XS, GgmlType::IQ2_S, GgmlType::IQ3_XXS, GgmlType::IQ3_S,
+                          GgmlType::IQ1_S, GgmlType::IQ1_M}) {
+      SCOPED_TRACE(std::string(type_name(type)) + ", max_tokens " + std::to_string(max_tokens));
+      moe_ffn_case(type, max_tokens, {}, 1e-4, 256, 256);
     }
   }
 }

@@ -1,7 +1,7 @@
 // The grids of ggml's i-quants, copied value for value from llama.cpp's
 // ggml/src/ggml-common.h (iq2xxs_grid, iq2xs_grid, iq2s_grid, iq3xxs_grid, iq3s_grid,
 // iq1s_grid). These arrays are the only copy in archscope: the reference converters read
-// them, and the build generates the shaders' iq_grids.glsl from them (iq_grids_glsl.cpp).
+// them, and the Vulkan backend uploads them for the shaders (iq_gpu_grid_words, below).
 #include "reference/iq_grids.h"
 
 namespace archscope::reference {
@@ -1079,5 +1079,45 @@ const std::array<uint64_t, 2048> kIq1sGrid = {
     0x0101010101ffff01, 0x0101010101ff01ff, 0x0101010101ff0101, 0x0101010101000000,
     0x010101010101ffff, 0x010101010101ff01, 0x01010101010101ff, 0x0101010101010101,
 };
+
+namespace {
+
+template <size_t N>
+void append_split(std::vector<uint32_t>& words, const std::array<uint64_t, N>& grid) {
+  for (uint64_t p : grid) {
+    words.push_back(static_cast<uint32_t>(p));
+    words.push_back(static_cast<uint32_t>(p >> 32));
+  }
+}
+
+// Levels -1, 0, 1 (int8 bytes 0xff, 0, 1) as 2-bit fields, 16 bits a point.
+void append_iq1(std::vector<uint32_t>& words) {
+  for (size_t k = 0; k < kIq1sGrid.size(); k += 2) {
+    uint32_t w = 0;
+    for (size_t half = 0; half < 2; ++half)
+      for (int j = 0; j < 8; ++j) w |= (static_cast<uint32_t>(grid_byte(kIq1sGrid[k + half], j)) & 3u) << (16 * half + 2 * j);
+    words.push_back(w);
+  }
+}
+
+constexpr IqGpuGrid kGpuGrids[] = {
+    {"IQ2XXS_GRID", 0, 512},  {"IQ2XS_GRID", 512, 1024}, {"IQ2S_GRID", 1536, 2048},
+    {"IQ3XXS_GRID", 3584, 256}, {"IQ3S_GRID", 3840, 512}, {"IQ1S_GRID", 4352, 1024},
+};
+
+}  // namespace
+
+std::span<const IqGpuGrid> iq_gpu_grids() { return kGpuGrids; }
+
+std::vector<uint32_t> iq_gpu_grid_words() {
+  std::vector<uint32_t> words;
+  append_split(words, kIq2xxsGrid);
+  append_split(words, kIq2xsGrid);
+  append_split(words, kIq2sGrid);
+  words.insert(words.end(), kIq3xxsGrid.begin(), kIq3xxsGrid.end());
+  words.insert(words.end(), kIq3sGrid.begin(), kIq3sGrid.end());
+  append_iq1(words);
+  return words;
+}
 
 }  // namespace archscope::reference
