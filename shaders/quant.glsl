@@ -32,7 +32,8 @@
 //   #define QUANT_WORDS weights
 //   #include "quant.glsl"
 // Plain 32-bit words need no 8- or 16-bit storage feature. A read may touch the word after
-// a row's last byte, so the backend pads every binding (vulkan::kBindingSlack).
+// a row's last byte, so the backend pads every binding (vulkan::kBindingSlack). The
+// i-quants' grids are binding 15, which every dispatch binds (quant_iq.glsl).
 
 // ggml's type numbers (enum ggml_type).
 const uint TYPE_F32 = 0u, TYPE_F16 = 1u, TYPE_Q4_0 = 2u, TYPE_Q4_1 = 3u, TYPE_Q5_0 = 6u, TYPE_Q5_1 = 7u;

@@ -155,7 +155,9 @@ const GridSearch& iq3s_search() {
   return g;
 }
 
-// The code of levels L[0..elements) (each already clamped to the grid's range).
+// The code of levels L[0..elements). Every level the searches make is clamped to the
+// grid's range (0..2 for the 2-bit codes, 0..7 for the 3-bit), so every code is inside the
+// map: at most 0xAAAA < 43692, or 4095 < 4096.
 int pack_code(const GridSearch& g, const int8_t* L) {
   int code = 0;
   for (int j = 0; j < g.elements; ++j) code |= L[j] << (g.bits * j);
