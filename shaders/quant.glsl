@@ -31,13 +31,29 @@
 // fp4x2 (mxfp4's e2m1 values doubled) and iq4nl are tables of 16 signed levels (ggml's
 // kvalues_mxfp4, kvalues_iq4nl), kept as 16 bytes in four words (table_level).
 //
+// The grid i-quants (quant_iq.glsl): per 8 (or 4) elements the index of a grid point of
+// magnitudes, signs beside it, 3- or 4-bit scales times an f16 d.
+//   iq2_xxs  66 bytes / 256: f16 d, per 32: u8 index[4], u32 (4 x 7 sign bits, 4-bit scale)
+//   iq2_xs   74 bytes / 256: f16 d, u16 qs[32] (9-bit index, 7 sign bits), u8 scales[8]
+//   iq2_s    82 bytes / 256: f16 d, u8 index[32], u8 signs[32], u8 qh[8] (+2 index bits),
+//                            u8 scales[8]                         x = d * (0.5 + s) / 4 * g
+//   iq3_xxs  98 bytes / 256: f16 d, u8 index[64] (per 4), per 32 a u32 of signs and scale
+//                                                                 x = d * (0.5 + s) / 2 * g
+//   iq3_s   110 bytes / 256: f16 d, u8 index[64], u8 qh[8] (+1 index bit), u8 signs[32],
+//                            u8 scales[4]                         x = d * (1 + 2 s) * g
+//   iq1_s    50 bytes / 256: f16 d, u8 index[32], u16 qh[8] (+3 index bits each, 3-bit
+//                            scale, delta sign)                   x = d * (2 s + 1) * (g +- 1/8)
+//   iq1_m    56 bytes / 256: u8 index[32], u8 qh[16] (+3 index bits, delta sign per 8),
+//                            u16 scales[4] (3-bit scale per 16; f16 d in the top nibbles)
+//
 // The including shader declares the data as 32-bit words and names it and its type:
 //   layout(binding = 1) readonly buffer Weights { uint weights[]; };
 //   layout(constant_id = 0) const uint QUANT_TYPE = 0;   // a ggml type number
 //   #define QUANT_WORDS weights
 //   #include "quant.glsl"
 // Plain 32-bit words need no 8- or 16-bit storage feature. A read may touch the word after
-// a row's last byte, so the backend pads every binding (vulkan::kBindingSlack).
+// a row's last byte, so the backend pads every binding (vulkan::kBindingSlack). The
+// i-quants' grids are binding 15, which every dispatch binds (quant_iq.glsl).
 
 // ggml's type numbers (enum ggml_type).
 const uint TYPE_F32 = 0u, TYPE_F16 = 1u, TYPE_Q4_0 = 2u, TYPE_Q4_1 = 3u, TYPE_Q5_0 = 6u, TYPE_Q5_1 = 7u;
@@ -91,6 +107,8 @@ vec2 k_scale_min(uint scales, uint j) {
   const uint lo = byte_at(scales + j + 4u);
   return vec2((lo & 15u) | ((byte_at(scales + j - 4u) >> 6) << 4), (lo >> 4) | ((byte_at(scales + j) >> 6) << 4));
 }
+
+#include "quant_iq.glsl"
 
 // v[i] = element e + i of the row starting at byte `row`, for i < n (n <= 32); 0 for i >= n.
 // For the block types e is a multiple of 32 and n is 32.
@@ -256,6 +274,8 @@ void load32(uint row, uint e, uint n, out float v[32]) {
         }
       }
     }
+  } else if (is_grid_iquant()) {
+    iq_load32(row, e, v);
   }
 }
 
@@ -344,6 +364,8 @@ vec4 load4(uint row, uint e, uint cols) {
     const ivec4 q = ivec4(w & 3u, (w >> 8) & 3u, (w >> 16) & 3u, (w >> 24) & 3u) - 4 +
                     4 * ivec4(hm & 1u, (hm >> 8) & 1u, (hm >> 16) & 1u, (hm >> 24) & 1u);
     v = f16_at(block + 108u) * float(q3_k_scale(block + 96u, s) - 32) * vec4(q);
+  } else if (is_grid_iquant()) {
+    v = iq_load4(row, e);
   }
   return v;
 }

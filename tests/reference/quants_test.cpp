@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "archscope/error.h"
+#include "reference/iq_grids.h"
 #include "reference/ops.h"
 #include "reference/quant_blocks.h"
 #include "reference_test_data.h"
@@ -22,10 +23,20 @@ using testing::golden_row;
 using testing::kGoldenRowLength;
 using testing::Lcg;
 
-constexpr GgmlType kAllTypes[] = {GgmlType::F32,   GgmlType::F16,  GgmlType::BF16,   GgmlType::Q8_0,
-                                  GgmlType::Q4_0,  GgmlType::Q4_1, GgmlType::Q5_0,   GgmlType::Q5_1,
-                                  GgmlType::MXFP4, GgmlType::Q2_K, GgmlType::Q3_K,   GgmlType::Q4_K,
-                                  GgmlType::Q5_K,  GgmlType::Q6_K, GgmlType::IQ4_NL, GgmlType::IQ4_XS};
+// ggml's grid i-quants (iq_quants.cpp, iq_quantize.cpp).
+constexpr GgmlType kGridIQuants[] = {GgmlType::IQ2_XXS, GgmlType::IQ2_XS, GgmlType::IQ2_S, GgmlType::IQ3_XXS,
+                                     GgmlType::IQ3_S,   GgmlType::IQ1_S,  GgmlType::IQ1_M};
+
+constexpr GgmlType kAllTypes[] = {GgmlType::F32,     GgmlType::F16,    GgmlType::BF16,   GgmlType::Q8_0,
+                                  GgmlType::Q4_0,    GgmlType::Q4_1,   GgmlType::Q5_0,   GgmlType::Q5_1,
+                                  GgmlType::MXFP4,   GgmlType::Q2_K,   GgmlType::Q3_K,   GgmlType::Q4_K,
+                                  GgmlType::Q5_K,    GgmlType::Q6_K,   GgmlType::IQ4_NL, GgmlType::IQ4_XS,
+                                  GgmlType::IQ2_XXS, GgmlType::IQ2_XS, GgmlType::IQ2_S,  GgmlType::IQ3_XXS,
+                                  GgmlType::IQ3_S,   GgmlType::IQ1_S,  GgmlType::IQ1_M};
+
+bool is_grid_i_quant(GgmlType t) {
+  return std::find(std::begin(kGridIQuants), std::end(kGridIQuants), t) != std::end(kGridIQuants);
+}
 
 std::vector<uint8_t> quantize(GgmlType type, const std::vector<float>& x) {
   std::vector<uint8_t> q(*ggml_bytes(type, x.size()));
@@ -67,7 +78,7 @@ TEST(Quants, RejectsUnsupportedTypesAndPartialBlocks) {
   std::vector<float> x(512);
   std::vector<uint8_t> q(2048);
   EXPECT_THROW(quantize_row(GgmlType::TQ1_0, x.data(), q.data(), 256), Error);
-  EXPECT_THROW(dequantize_row(GgmlType::IQ2_XS, q.data(), x.data(), 256), Error);
+  EXPECT_THROW(dequantize_row(GgmlType::TQ2_0, q.data(), x.data(), 256), Error);
   EXPECT_THROW(quantize_row(GgmlType::Q8_0, x.data(), q.data(), 33), Error);
   EXPECT_THROW(dequantize_row(GgmlType::Q4_K, q.data(), x.data(), 128), Error);
   EXPECT_NO_THROW(dequantize_row(GgmlType::F16, q.data(), x.data(), 7));
@@ -93,6 +104,15 @@ TEST(Quants, RoundTripErrorWithinTypeBound) {
       {GgmlType::Q6_K, 0.02, 0.015},
       {GgmlType::IQ4_NL, 0.12, 0.065},
       {GgmlType::IQ4_XS, 0.13, 0.065},
+      // The grid i-quants fit uniform data poorly (their grids and scale fudge factors are
+      // made for bell-shaped weights); these bounds pin what ggml's searches give.
+      {GgmlType::IQ3_S, 0.41, 0.145},
+      {GgmlType::IQ3_XXS, 0.80, 0.195},
+      {GgmlType::IQ2_S, 0.58, 0.245},
+      {GgmlType::IQ2_XS, 0.91, 0.29},
+      {GgmlType::IQ2_XXS, 0.93, 0.34},
+      {GgmlType::IQ1_M, 1.27, 0.52},
+      {GgmlType::IQ1_S, 0.91, 0.42},
   };
   for (const Bound& b : bounds) {
     Lcg rng(7);
@@ -138,14 +158,26 @@ TEST(Quants, ZerosStayZeros) {
 
 // A weight file may hold NaN or inf; quantizing it must not crash (or hit undefined
 // behaviour, which a sanitizer build would report); blocks without them are unaffected.
+// The grid i-quants' searches need finite values: they read NaN and inf as 0.
 TEST(Quants, NonFiniteInputIsContained) {
-  std::vector<float> x(512, 0.25f);
+  std::vector<float> x(768, 0.25f);
   x[3] = std::numeric_limits<float>::quiet_NaN();
   x[300] = std::numeric_limits<float>::infinity();
   x[301] = -std::numeric_limits<float>::infinity();
+  const std::vector<float> finite(x.size(), 0.25f);
   for (GgmlType t : kAllTypes) {
-    const std::vector<float> y = dequantize(t, quantize(t, x), x.size());
-    EXPECT_NEAR(y[100], 0.25f, 1e-3) << ggml_type_info(t)->name;  // a (super-)block of its own
+    const char* name = ggml_type_info(t)->name;
+    const std::vector<uint8_t> q = quantize(t, x);
+    const std::vector<float> y = dequantize(t, q, x.size());
+    if (is_grid_i_quant(t)) {
+      std::vector<float> zeroed = x;
+      zeroed[3] = zeroed[300] = zeroed[301] = 0.0f;
+      EXPECT_EQ(q, quantize(t, zeroed)) << name;
+    } else {
+      EXPECT_NEAR(y[100], 0.25f, 1e-3) << name;  // a (sub-)block of its own
+    }
+    const std::vector<float> want = dequantize(t, quantize(t, finite), finite.size());
+    for (size_t i = 512; i < x.size(); ++i) ASSERT_EQ(y[i], want[i]) << name << " " << i;  // a super-block of its own
   }
 }
 
@@ -440,6 +472,240 @@ TEST(Quants, DequantizeIQ4_XSBlock) {
   }
 }
 
+// ---- Grid i-quants, hand-made blocks. The grid points used are written out here (and
+// checked against the tables), so these check the layouts: which bits give the grid index,
+// the signs and the scales. d, the levels and the scales are small, so every product is
+// exact in f32.
+
+// Grid points by their bytes (element j = byte j).
+std::array<int, 8> bytes8(uint64_t point) {
+  std::array<int, 8> v;
+  for (int j = 0; j < 8; ++j) v[j] = int((point >> (8 * j)) & 0xFF);
+  return v;
+}
+
+TEST(Quants, IQuantGridsAreGgmls) {
+  // First, a middle and last entries of each table as in ggml-common.h, and the sizes.
+  EXPECT_EQ(kIq2xxsGrid[1], 0x080808080808082bull);
+  EXPECT_EQ(kIq2xxsGrid[255], 0x2b2b2b1908081908ull);
+  EXPECT_EQ(kIq2xsGrid[256], 0x190808080808192bull);
+  EXPECT_EQ(kIq2xsGrid[511], 0x2b2b2b2b2b2b2b2bull);
+  EXPECT_EQ(kIq2sGrid[768], 0x192b080819082b08ull);
+  EXPECT_EQ(kIq3xxsGrid[128], 0x141c3e04u);
+  EXPECT_EQ(kIq3xxsGrid[255], 0x3e341c04u);
+  EXPECT_EQ(kIq3sGrid[300], 0x07030503u);
+  EXPECT_EQ(kIq3sGrid[511], 0x0f0f0101u);
+  EXPECT_EQ(kIq1sGrid[1024], 0x0000000000ff0100ull);
+  EXPECT_EQ(kIq1sGrid[1536], 0x01ff00000100ff01ull);
+  EXPECT_EQ(kIq1sGrid[2047], 0x0101010101010101ull);
+  // ggml's ksigns_iq2xs: 7 bits and an eighth that makes the count even.
+  EXPECT_EQ(signs_from_7_bits(0), 0);
+  EXPECT_EQ(signs_from_7_bits(1), 129);
+  EXPECT_EQ(signs_from_7_bits(3), 3);
+  EXPECT_EQ(signs_from_7_bits(127), 255);
+  EXPECT_EQ(signs_from_7_bits(0x55), 0x55);
+}
+
+// The words the Vulkan backend uploads for the shaders hold every grid point at its offset.
+TEST(Quants, IQuantGpuGridWordsHoldTheGrids) {
+  const std::vector<uint32_t> words = iq_gpu_grid_words();
+  uint32_t next = 0;
+  for (const IqGpuGrid& g : iq_gpu_grids()) {
+    EXPECT_EQ(g.offset, next) << g.name;
+    next += g.words;
+  }
+  ASSERT_EQ(words.size(), next);
+  auto check_split = [&](const char* name, auto& grid, uint32_t offset) {
+    for (size_t k = 0; k < grid.size(); ++k) {
+      ASSERT_EQ(words[offset + 2 * k] | uint64_t(words[offset + 2 * k + 1]) << 32, grid[k]) << name << " " << k;
+    }
+  };
+  const std::span<const IqGpuGrid> g = iq_gpu_grids();
+  check_split("iq2_xxs", kIq2xxsGrid, g[0].offset);
+  check_split("iq2_xs", kIq2xsGrid, g[1].offset);
+  check_split("iq2_s", kIq2sGrid, g[2].offset);
+  for (size_t k = 0; k < kIq3xxsGrid.size(); ++k) ASSERT_EQ(words[g[3].offset + k], kIq3xxsGrid[k]) << k;
+  for (size_t k = 0; k < kIq3sGrid.size(); ++k) ASSERT_EQ(words[g[4].offset + k], kIq3sGrid[k]) << k;
+  for (size_t k = 0; k < kIq1sGrid.size(); ++k) {
+    const uint32_t bits = words[g[5].offset + k / 2] >> (16 * (k % 2));
+    for (int j = 0; j < 8; ++j) {
+      const int level = int((bits >> (2 * j)) & 3u);
+      ASSERT_EQ(level == 3 ? -1 : level, static_cast<int8_t>(grid_byte(kIq1sGrid[k], j))) << k << "," << j;
+    }
+  }
+}
+
+// IQ2_XXS: per 32 elements 4 index bytes, then a word: four 7-bit sign groups, scale in
+// the top 4 bits; x = d * (0.5 + s) / 4 * level * sign.
+TEST(Quants, DequantizeIQ2_XXSBlock) {
+  BlockIQ2_XXS b{};
+  b.d = 0x4000;  // 2
+  uint8_t* q = reinterpret_cast<uint8_t*>(b.qs);
+  // Group 0: points 1, 0, 255, 2; signs: element 0 (and by parity 7), elements 0 and 1, none,
+  // all seven (and by parity the eighth); s = 3: db = 2 * 3.5 / 4 = 1.75.
+  const uint8_t points[4] = {1, 0, 255, 2};
+  const uint32_t sign7[4] = {0b0000001, 0b0000011, 0, 0b1111111};
+  std::memcpy(q, points, 4);
+  const uint32_t word = sign7[0] | sign7[1] << 7 | sign7[2] << 14 | sign7[3] << 21 | 3u << 28;
+  std::memcpy(q + 4, &word, 4);
+  // Group 7: point 255 at its third eight, s = 15: db = 2 * 15.5 / 4 = 7.75, no signs.
+  q[56 + 2] = 255;
+  const uint32_t word7 = 15u << 28;
+  std::memcpy(q + 60, &word7, 4);
+  const std::vector<float> y = dequantize_block(GgmlType::IQ2_XXS, b);
+  const bool negative[4][8] = {{1, 0, 0, 0, 0, 0, 0, 1}, {1, 1, 0, 0, 0, 0, 0, 0}, {}, {1, 1, 1, 1, 1, 1, 1, 1}};
+  for (int l = 0; l < 4; ++l) {
+    const std::array<int, 8> v = bytes8(kIq2xxsGrid[points[l]]);
+    for (int j = 0; j < 8; ++j) EXPECT_EQ(y[8 * l + j], 1.75f * v[j] * (negative[l][j] ? -1 : 1)) << l << "," << j;
+  }
+  EXPECT_EQ(y[32], 2 * 0.5f / 4 * 8);  // groups 1-6: point 0 (all 8), s = 0
+  const std::array<int, 8> last = bytes8(0x2b2b2b1908081908ull);
+  for (int j = 0; j < 8; ++j) EXPECT_EQ(y[224 + 16 + j], 7.75f * last[j]) << j;
+  EXPECT_EQ(y[224], 7.75f * 8);
+}
+
+// IQ2_XS: per 8 elements a 16-bit word, index in bits 0-8, 7 sign bits in 9-15; a 4-bit
+// scale per 16 (low nibble first).
+TEST(Quants, DequantizeIQ2_XSBlock) {
+  BlockIQ2_XS b{};
+  b.d = 0x3C00;  // 1
+  b.qs[0] = static_cast<uint16_t>(511 | 0b0000101 << 9);  // elements 0 and 2 negative (even)
+  b.qs[1] = 256;                                           // point 256, no signs
+  b.qs[2] = static_cast<uint16_t>(1 | 0b1000000 << 9);   // element 6, and by parity 7, negative
+  b.scales[0] = 0x51;  // elements 0-15: s = 1 (db = 1.5 / 4), 16-31: s = 5 (db = 5.5 / 4)
+  const std::vector<float> y = dequantize_block(GgmlType::IQ2_XS, b);
+  const std::array<int, 8> p511 = bytes8(kIq2xsGrid[511]), p256 = bytes8(kIq2xsGrid[256]),
+                           p1 = bytes8(kIq2xsGrid[1]);
+  for (int j = 0; j < 8; ++j) {
+    EXPECT_EQ(y[j], 0.375f * p511[j] * (j == 0 || j == 2 ? -1 : 1)) << j;
+    EXPECT_EQ(y[8 + j], 0.375f * p256[j]) << j;
+    EXPECT_EQ(y[16 + j], 1.375f * p1[j] * (j >= 6 ? -1 : 1)) << j;
+  }
+  EXPECT_EQ(y[24], 1.375f * 8);   // point 0
+  EXPECT_EQ(y[32], 0.125f * 8);   // scale 0: db = 0.5 / 4
+}
+
+// IQ2_S: 10-bit indexes, the low byte in qs[0..31] and 2 high bits per point in qh (four
+// points per byte), 8 sign bits per point in qs[32..63], 4-bit scales per 16.
+TEST(Quants, DequantizeIQ2_SBlock) {
+  BlockIQ2_S b{};
+  b.d = 0x3C00;                // 1
+  b.qs[0] = 0;                 // point 768: high bits 3
+  b.qs[1] = 255;               // point 1023: high bits 3
+  b.qs[3] = 1;                 // point 257: high bits 1
+  b.qh[0] = 0b01001111;        // points 0, 1: 3; point 2: 0; point 3: 1
+  b.qs[32 + 0] = 0b10000001;   // point 0: elements 0 and 7 negative
+  b.qs[32 + 3] = 0b00000001;   // point 3: element 0 negative (no parity rule)
+  b.scales[0] = 0x73;          // elements 0-15: s = 3 (db = 3.5 / 4); 16-31: s = 7 (7.5 / 4)
+  const std::vector<float> y = dequantize_block(GgmlType::IQ2_S, b);
+  const std::array<int, 8> p768 = bytes8(0x192b080819082b08ull), p1023 = bytes8(kIq2sGrid[1023]),
+                           p257 = bytes8(kIq2sGrid[257]);
+  for (int j = 0; j < 8; ++j) {
+    EXPECT_EQ(y[j], 0.875f * p768[j] * (j == 0 || j == 7 ? -1 : 1)) << j;
+    EXPECT_EQ(y[8 + j], 0.875f * p1023[j]) << j;
+    EXPECT_EQ(y[16 + j], 1.875f * 8) << j;  // point 0
+    EXPECT_EQ(y[24 + j], 1.875f * p257[j] * (j == 0 ? -1 : 1)) << j;
+  }
+}
+
+// IQ3_XXS: per 32 elements eight point bytes (4 elements each) in qs[8 ib ..], and in
+// qs[64 + 4 ib] a word of four 7-bit sign groups (per 8 elements) and the 4-bit scale:
+// x = d * (0.5 + s) / 2 * level * sign.
+TEST(Quants, DequantizeIQ3_XXSBlock) {
+  BlockIQ3_XXS b{};
+  b.d = 0x3C00;  // 1
+  b.qs[0] = 128;  // elements 0-3
+  b.qs[1] = 255;  // elements 4-7
+  b.qs[8 + 7] = 1;  // group 1, elements 60-63
+  const uint32_t word0 = 0b0010001u | 5u << 28;        // elements 0 and 4 negative; db = 5.5 / 2
+  const uint32_t word1 = 0b0000001u << 21 | 1u << 28;  // group 1, eight 3: elements 56 and 63; db = 0.75
+  std::memcpy(b.qs + 64, &word0, 4);
+  std::memcpy(b.qs + 68, &word1, 4);
+  const std::vector<float> y = dequantize_block(GgmlType::IQ3_XXS, b);
+  const std::array<int, 8> p128 = bytes8(0x141c3e04u), p255 = bytes8(0x3e341c04u), p1 = bytes8(kIq3xxsGrid[1]);
+  for (int j = 0; j < 4; ++j) {
+    EXPECT_EQ(y[j], 2.75f * p128[j] * (j == 0 ? -1 : 1)) << j;
+    EXPECT_EQ(y[4 + j], 2.75f * p255[j] * (j == 0 ? -1 : 1)) << j;
+    EXPECT_EQ(y[60 + j], 0.75f * p1[j] * (j == 3 ? -1 : 1)) << j;
+  }
+  EXPECT_EQ(y[56], 0.75f * -4);  // point 0 (all 4), negative
+  EXPECT_EQ(y[57], 0.75f * 4);
+  EXPECT_EQ(y[100], 0.25f * 4);  // s = 0
+}
+
+// IQ3_S: per 32 elements eight low index bytes, their ninth bits in qh[ib] (bit k for point
+// k), 8 sign bits per 8 elements, a 4-bit scale per 32 (two per byte): x = d * (1 + 2 s) *
+// level * sign.
+TEST(Quants, DequantizeIQ3_SBlock) {
+  BlockIQ3_S b{};
+  b.d = 0x3800;                  // 0.5
+  b.qs[0] = 300 - 256;           // point 300 (ninth bit set below)
+  b.qs[1] = 255;                 // point 511
+  b.qs[8 + 2] = 44;              // group 1, point 2: 44 (ninth bit clear)
+  b.qh[0] = 0b00000011;          // points 0 and 1 of group 0: + 256
+  b.signs[0] = 0b00100010;       // elements 1 and 5 negative
+  b.signs[4 + 1] = 0b00000001;   // group 1, elements 8-15: element 8 negative
+  b.scales[0] = 0x32;            // group 0: s = 2 (db = 2.5), group 1: s = 3 (3.5)
+  const std::vector<float> y = dequantize_block(GgmlType::IQ3_S, b);
+  const std::array<int, 8> p300 = bytes8(0x07030503u), p511 = bytes8(0x0f0f0101u), p44 = bytes8(kIq3sGrid[44]);
+  for (int j = 0; j < 4; ++j) {
+    EXPECT_EQ(y[j], 2.5f * p300[j] * (j == 1 ? -1 : 1)) << j;
+    EXPECT_EQ(y[4 + j], 2.5f * p511[j] * (j == 1 ? -1 : 1)) << j;
+    EXPECT_EQ(y[32 + 8 + j], 3.5f * p44[j] * (j == 0 ? -1 : 1)) << j;
+  }
+  EXPECT_EQ(y[64], 0.5f * 1);  // group 2: s = 0, point 0 (all 1)
+}
+
+// IQ1_S: per 32 elements four low index bytes in qs and a 16-bit qh: 3 high index bits per
+// point (bits 0-11), the scale s (12-14) and the delta's sign (15):
+// x = d * (2 s + 1) * (level + delta), levels -1, 0, 1, delta +-1/8.
+TEST(Quants, DequantizeIQ1_SBlock) {
+  BlockIQ1_S b{};
+  b.d = 0x3C00;                                        // 1
+  b.qs[0] = 0;                                         // point 1024 (high bits 4)
+  b.qs[1] = 255;                                       // point 2047 (high bits 7)
+  b.qs[2] = 0;                                         // point 1536 (high bits 6)
+  b.qh[0] = static_cast<uint16_t>(4 | 7 << 3 | 6 << 6 | 2 << 12 | 0x8000);  // s = 2, delta -1/8
+  b.qh[1] = static_cast<uint16_t>(5 << 12);            // s = 5, delta +1/8, points 0
+  const std::vector<float> y = dequantize_block(GgmlType::IQ1_S, b);
+  const int p1024[8] = {0, 1, -1, 0, 0, 0, 0, 0}, p1536[8] = {1, -1, 0, 1, 0, 0, -1, 1};
+  for (int j = 0; j < 8; ++j) {
+    EXPECT_EQ(y[j], 5 * (p1024[j] - 0.125f)) << j;
+    EXPECT_EQ(y[8 + j], 5 * (1 - 0.125f)) << j;
+    EXPECT_EQ(y[16 + j], 5 * (p1536[j] - 0.125f)) << j;
+    EXPECT_EQ(y[24 + j], 5 * (-1 - 0.125f)) << j;  // point 0: all -1
+    EXPECT_EQ(y[32 + j], 11 * (-1 + 0.125f)) << j;
+  }
+}
+
+// IQ1_M: per 8 elements a low index byte (qs) and a nibble of qh (3 high index bits, the
+// delta's sign in bit 3); per 16 elements a 3-bit scale: four per 16-bit word of `scales`,
+// whose top nibbles hold the fp16 super-block scale (word 0's the lowest bits).
+TEST(Quants, DequantizeIQ1_MBlock) {
+  BlockIQ1_M b{};
+  const uint16_t d16 = 0x3800;  // 0.5
+  uint16_t sc[4] = {};
+  sc[0] = static_cast<uint16_t>(1 | 3 << 3 | 7 << 6 | (d16 & 0xF) << 12);  // scales 0, 1, 2 of 16s: 1, 3, 7
+  sc[1] = static_cast<uint16_t>((d16 >> 4 & 0xF) << 12);
+  sc[2] = static_cast<uint16_t>((d16 >> 8 & 0xF) << 12);
+  sc[3] = static_cast<uint16_t>((d16 >> 12 & 0xF) << 12);
+  std::memcpy(b.scales, sc, sizeof(sc));
+  b.qs[0] = 0;     // point 1024
+  b.qs[1] = 255;   // point 2047
+  b.qs[2] = 0;     // point 1536
+  b.qh[0] = static_cast<uint8_t>(4 | 8 | 7 << 4);  // point 0: high 4, delta -; point 1: high 7, delta +
+  b.qh[1] = 6 | 0x80;                              // point 2: high 6, delta +; point 3: 0, delta -
+  const std::vector<float> y = dequantize_block(GgmlType::IQ1_M, b);
+  const int p1024[8] = {0, 1, -1, 0, 0, 0, 0, 0}, p1536[8] = {1, -1, 0, 1, 0, 0, -1, 1};
+  for (int j = 0; j < 8; ++j) {
+    EXPECT_EQ(y[j], 0.5f * 3 * (p1024[j] - 0.125f)) << j;   // scale 1: d * 3
+    EXPECT_EQ(y[8 + j], 0.5f * 3 * (1 + 0.125f)) << j;
+    EXPECT_EQ(y[16 + j], 0.5f * 7 * (p1536[j] + 0.125f)) << j;  // scale 3: d * 7
+    EXPECT_EQ(y[24 + j], 0.5f * 7 * (-1 - 0.125f)) << j;
+    EXPECT_EQ(y[32 + j], 0.5f * 15 * (-1 + 0.125f)) << j;  // scale 7: d * 15
+  }
+}
+
 // ---- Agreement with ggml.
 //
 // How these constants were produced (at development time; llama.cpp is not needed to run
@@ -518,7 +784,29 @@ constexpr GgmlWideGolden kGgmlWideGolden[] = {
     {GgmlType::Q6_K, 0x909ccf818982e806ull, 0x900520211c8afbbeull},
     {GgmlType::IQ4_NL, 0xe1526bafde60f628ull, 0x647868c3d36852fcull},
     {GgmlType::IQ4_XS, 0x92864227e62e816eull, 0x7c3b8e2c9ae093faull},
+    // From GgmlAgreement.DISABLED_PrintGoldens (node-llama-cpp's libggml-base.so, the
+    // i-quants needing an importance matrix given all ones).
+    {GgmlType::IQ2_XXS, 0xdffa92db203fefa4ull, 0x973aee944710b35eull},
+    {GgmlType::IQ2_XS, 0xb80c5e3a5b359e92ull, 0x41034b96cb708577ull},
+    {GgmlType::IQ2_S, 0xe88ba273659436bdull, 0x3d12a40eae22df27ull},
+    {GgmlType::IQ3_XXS, 0x48d42b747b9e648bull, 0x278cc8d932575630ull},
+    {GgmlType::IQ3_S, 0xa7b66bc5d88a8e05ull, 0xdc6887e9e0627e8dull},
+    {GgmlType::IQ1_S, 0x1a9bf85d86e33c10ull, 0x668f58f82cc6a4c8ull},
+    {GgmlType::IQ1_M, 0x7ef61b72891811a8ull, 0xff6dd11e7b8e83c5ull},
 };
+
+// The same printer on golden_row() for the types added after the harness above: its zero
+// group and all-zero super-block take the quantizers' skip paths.
+constexpr GgmlWideGolden kGgmlGoldenRowHashes[] = {
+    {GgmlType::IQ2_XXS, 0xca7b92ddd3997dbbull, 0x5ae0fdc273a6567bull},
+    {GgmlType::IQ2_XS, 0x6c99b511dfb6e744ull, 0xbe0ece976d402bd9ull},
+    {GgmlType::IQ2_S, 0x35eed602d01f1b0aull, 0x5ab7f19ad0df961cull},
+    {GgmlType::IQ3_XXS, 0xa08cdd5b431cbd93ull, 0x3bc15da14246e8deull},
+    {GgmlType::IQ3_S, 0x2bd5625e5d4d9b1dull, 0x5b803660d5d31148ull},
+    {GgmlType::IQ1_S, 0x99eb5ce0d3ff595bull, 0x9eb2e4dac8f764dfull},
+    {GgmlType::IQ1_M, 0xdb345c0f61574053ull, 0x6f85004acda1f631ull},
+};
+
 
 TEST(Quants, GoldenRowIsTheOneGgmlSaw) {
   // Guards the input itself: a changed generator would make every golden check fail
@@ -546,6 +834,16 @@ TEST(Quants, BytesAndFloatsMatchGgml) {
 TEST(Quants, WideRowBytesAndFloatsMatchGgml) {
   const std::vector<float> x = testing::wide_golden_row();
   for (const GgmlWideGolden& g : kGgmlWideGolden) {
+    const char* name = ggml_type_info(g.type)->name;
+    const std::vector<uint8_t> q = quantize(g.type, x);
+    EXPECT_EQ(fnv1a(q), g.bytes_hash) << name << " quantized bytes differ from ggml's";
+    EXPECT_EQ(fnv1a(dequantize(g.type, q, x.size())), g.floats_hash) << name << " dequantized floats differ";
+  }
+}
+
+TEST(Quants, GoldenRowHashesMatchGgml) {
+  const std::vector<float> x = golden_row();
+  for (const GgmlWideGolden& g : kGgmlGoldenRowHashes) {
     const char* name = ggml_type_info(g.type)->name;
     const std::vector<uint8_t> q = quantize(g.type, x);
     EXPECT_EQ(fnv1a(q), g.bytes_hash) << name << " quantized bytes differ from ggml's";

@@ -17,10 +17,12 @@ struct TypeCase {
   int64_t cols;
 };
 const TypeCase kTypes[] = {
-    {GgmlType::F32, 37},   {GgmlType::F16, 37},     {GgmlType::BF16, 45},  {GgmlType::Q8_0, 96},
-    {GgmlType::Q4_0, 160}, {GgmlType::Q4_1, 96},    {GgmlType::Q5_0, 160}, {GgmlType::Q5_1, 224},
-    {GgmlType::MXFP4, 96}, {GgmlType::IQ4_NL, 160}, {GgmlType::Q2_K, 512}, {GgmlType::Q3_K, 768},
-    {GgmlType::Q4_K, 512}, {GgmlType::Q5_K, 512},   {GgmlType::Q6_K, 768}, {GgmlType::IQ4_XS, 512},
+    {GgmlType::F32, 37},      {GgmlType::F16, 37},     {GgmlType::BF16, 45},    {GgmlType::Q8_0, 96},
+    {GgmlType::Q4_0, 160},    {GgmlType::Q4_1, 96},    {GgmlType::Q5_0, 160},   {GgmlType::Q5_1, 224},
+    {GgmlType::MXFP4, 96},    {GgmlType::IQ4_NL, 160}, {GgmlType::Q2_K, 512},   {GgmlType::Q3_K, 768},
+    {GgmlType::Q4_K, 512},    {GgmlType::Q5_K, 512},   {GgmlType::Q6_K, 768},   {GgmlType::IQ4_XS, 512},
+    {GgmlType::IQ2_XXS, 512}, {GgmlType::IQ2_XS, 256}, {GgmlType::IQ2_S, 512},  {GgmlType::IQ3_XXS, 256},
+    {GgmlType::IQ3_S, 512},   {GgmlType::IQ1_S, 256},  {GgmlType::IQ1_M, 512},
 };
 
 // Dequantization is the same arithmetic on both sides; only the summation order of a

@@ -53,7 +53,9 @@ INSTANTIATE_TEST_SUITE_P(Types, MatVecBandwidth,
                          ::testing::Values(GgmlType::F32, GgmlType::F16, GgmlType::BF16, GgmlType::Q8_0, GgmlType::Q4_0,
                                            GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1, GgmlType::MXFP4,
                                            GgmlType::IQ4_NL, GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::Q4_K,
-                                           GgmlType::Q5_K, GgmlType::Q6_K, GgmlType::IQ4_XS),
+                                           GgmlType::Q5_K, GgmlType::Q6_K, GgmlType::IQ4_XS, GgmlType::IQ2_XXS,
+                                           GgmlType::IQ2_XS, GgmlType::IQ2_S, GgmlType::IQ3_XXS, GgmlType::IQ3_S,
+                                           GgmlType::IQ1_S, GgmlType::IQ1_M),
                          [](const auto& info) { return std::string(type_name(info.param)); });
 
 TEST_F(VulkanOpTest, DISABLED_AttentionBandwidth) {

@@ -107,7 +107,8 @@ class MoeOpTest : public VulkanOpTest {
   // A small MoE FFN: route, gate and up experts from a shared input, SwiGLU, down experts
   // from per-choice inputs, weighted sum.
   // max_tokens 9 records the prefill shader (a work group per expert), 1 the decode one (a
-  // work group per chosen expert). d: the input width, width: the experts' hidden width.
+  // work group per chosen expert). d: the input width, width: the experts' hidden width
+  // (256-element multiples for the k- and i-quants).
   void moe_ffn_case(GgmlType type, int max_tokens, const VulkanBackendOptions& options, double tolerance, int d = 64,
                     int width = 32);
 };
@@ -161,6 +162,17 @@ TEST_F(MoeOpTest, MoeFfnWithQuantizedExpertsMatchesReference) {
       SCOPED_TRACE(std::string(type_name(type)) + ", max_tokens " + std::to_string(max_tokens));
       const bool k_block = ggml_type_info(type)->block_size == 256;
       moe_ffn_case(type, max_tokens, {}, 1e-4, k_block ? 256 : 64, k_block ? 256 : 32);
+    }
+  }
+}
+
+// The grid i-quants of DeepSeek V4 / "UD" expert tensors (IQ2_XXS, IQ1_S, ...).
+TEST_F(MoeOpTest, MoeFfnWithGridIQuantExperts) {
+  for (int max_tokens : {1, 9}) {
+    for (GgmlType type : {GgmlType::IQ2_XXS, GgmlType::IQ2_XS, GgmlType::IQ2_S, GgmlType::IQ3_XXS, GgmlType::IQ3_S,
+                          GgmlType::IQ1_S, GgmlType::IQ1_M}) {
+      SCOPED_TRACE(std::string(type_name(type)) + ", max_tokens " + std::to_string(max_tokens));
+      moe_ffn_case(type, max_tokens, {}, 1e-4, 256, 256);
     }
   }
 }

@@ -167,7 +167,8 @@ struct BufferRange {
 
 // A compute pipeline for one embedded shader (shaders/<name>.comp) whose bindings
 // 0..buffer_count-1 in set 0 are storage buffers and whose push-constant block is
-// push_constant_bytes long. `specialization` gives the values of the shader's
+// push_constant_bytes long; binding 15 holds the i-quant grids, which every dispatch binds
+// by itself (shaders/quant_iq.glsl). `specialization` gives the values of the shader's
 // specialization constants 0, 1, ... (32-bit each: `layout(constant_id = 0) const uint
 // TYPE = 0;`), so one shader source makes a pipeline per weight type without branches.
 class ComputePipeline {

@@ -170,13 +170,17 @@ inline int nearest_int(float x) {
 }
 
 // The i-quants of 1 to 3 bits: groups of 8 (or 4) elements are indexes into fixed grids
-// of sign-free points (iq_grids.h), with signs and scales beside them.
+// of sign-free points (iq_grids.h), with signs and scales beside them. The bit layouts are
+// spelled out at each type's dequantize_row_* in iq_quants.cpp.
+//
+// Per 32: 4 index bytes (256 points), then a word of 4 x 7 sign bits and a 4-bit scale.
 struct BlockIQ2_XXS {
   uint16_t d;
   uint16_t qs[kQK_K / 8];
 };
 static_assert(sizeof(BlockIQ2_XXS) == 66);
 
+// Per 8: a word of a 9-bit index (512 points) and 7 sign bits; a 4-bit scale per 16.
 struct BlockIQ2_XS {
   uint16_t d;
   uint16_t qs[kQK_K / 8];
@@ -184,6 +188,8 @@ struct BlockIQ2_XS {
 };
 static_assert(sizeof(BlockIQ2_XS) == 74);
 
+// Per 8: an index byte, 2 more index bits in qh (1024 points), 8 sign bits (qs[32..63]);
+// a 4-bit scale per 16.
 struct BlockIQ2_S {
   uint16_t d;
   uint8_t qs[kQK_K / 4];
@@ -192,12 +198,16 @@ struct BlockIQ2_S {
 };
 static_assert(sizeof(BlockIQ2_S) == 82);
 
+// Per 4: an index byte (256 points); per 32 (qs[64..95]) a word of 4 x 7 sign bits and a
+// 4-bit scale.
 struct BlockIQ3_XXS {
   uint16_t d;
   uint8_t qs[3 * kQK_K / 8];
 };
 static_assert(sizeof(BlockIQ3_XXS) == 98);
 
+// Per 4: an index byte and a ninth bit in qh (512 points); 8 sign bits per 8; a 4-bit scale
+// per 32.
 struct BlockIQ3_S {
   uint16_t d;
   uint8_t qs[kQK_K / 4];
@@ -207,6 +217,8 @@ struct BlockIQ3_S {
 };
 static_assert(sizeof(BlockIQ3_S) == 110);
 
+// Per 8: an index byte; per 32 a qh word of 4 x 3 more index bits (2048 points), a 3-bit
+// scale and the delta's sign.
 struct BlockIQ1_S {
   uint16_t d;
   uint8_t qs[kQK_K / 8];
@@ -214,7 +226,9 @@ struct BlockIQ1_S {
 };
 static_assert(sizeof(BlockIQ1_S) == 50);
 
-// No field for the super-block scale: its fp16 bits are the top nibbles of the four scales words.
+// Per 8: an index byte and a qh nibble (3 more index bits, the delta's sign); a 3-bit scale
+// per 16. No field for the super-block scale: its fp16 bits are the top nibbles of the four
+// scales words.
 struct BlockIQ1_M {
   uint8_t qs[kQK_K / 8];
   uint8_t qh[kQK_K / 16];

@@ -87,6 +87,13 @@ constexpr RowCodec kCodecs[] = {
     {GgmlType::Q6_K, dequantize_row_q6_K, quantize_row_q6_K},
     {GgmlType::IQ4_NL, dequantize_row_iq4_nl, quantize_row_iq4_nl},
     {GgmlType::IQ4_XS, dequantize_row_iq4_xs, quantize_row_iq4_xs},
+    {GgmlType::IQ2_XXS, dequantize_row_iq2_xxs, quantize_row_iq2_xxs},
+    {GgmlType::IQ2_XS, dequantize_row_iq2_xs, quantize_row_iq2_xs},
+    {GgmlType::IQ2_S, dequantize_row_iq2_s, quantize_row_iq2_s},
+    {GgmlType::IQ3_XXS, dequantize_row_iq3_xxs, quantize_row_iq3_xxs},
+    {GgmlType::IQ3_S, dequantize_row_iq3_s, quantize_row_iq3_s},
+    {GgmlType::IQ1_S, dequantize_row_iq1_s, quantize_row_iq1_s},
+    {GgmlType::IQ1_M, dequantize_row_iq1_m, quantize_row_iq1_m},
     {GgmlType::I32, dequantize_row_i32, nullptr},
 };
 

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "archscope/error.h"
+#include "reference/iq_grids.h"
 #include "vulkan/handles.h"
 
 namespace archscope {
@@ -15,7 +16,7 @@ namespace {
 
 // Sets per descriptor pool; a new pool is added when one runs out.
 constexpr uint32_t kSetsPerPool = 256;
-constexpr uint32_t kBuffersPerPool = kSetsPerPool * 8;
+constexpr uint32_t kBuffersPerPool = kSetsPerPool * 9;
 
 uint64_t ceil_div(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 
@@ -70,6 +71,10 @@ CommandList::CommandList(const VulkanDevice& device) : impl_(std::make_unique<Im
   check(vkAllocateCommandBuffers(list.context->device, &allocate, &list.commands), "allocating a command buffer");
   VkFenceCreateInfo fence{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
   check(vkCreateFence(list.context->device, &fence, nullptr, &list.fence), "creating a fence");
+  // The i-quant grids every dispatch binds (ComputePipeline): 21 KiB, written once.
+  const std::vector<uint32_t> grids = reference::iq_gpu_grid_words();
+  list.iq_grids = std::make_unique<Buffer>(device, grids.size() * sizeof(uint32_t));
+  list.iq_grids->write(std::span<const uint32_t>(grids));
   reset();
 }
 
@@ -126,7 +131,7 @@ void CommandList::dispatch(const ComputePipeline& pipeline, std::span<const Buff
     }
   }
 
-  std::vector<VkDescriptorBufferInfo> ranges(buffers.size());
+  std::vector<VkDescriptorBufferInfo> ranges(buffers.size() + 1);
   for (size_t i = 0; i < buffers.size(); ++i) {
     const BufferRange& range = buffers[i];
     const Buffer::Impl& buffer = range.buffer->impl();
@@ -156,11 +161,12 @@ void CommandList::dispatch(const ComputePipeline& pipeline, std::span<const Buff
 
   // Each dispatch gets its own descriptor set, so the recording can be replayed as is.
   VkDescriptorSet set = allocate_set(list, p.set_layout);
-  std::vector<VkWriteDescriptorSet> writes(buffers.size());
-  for (size_t i = 0; i < buffers.size(); ++i) {
+  ranges.back() = {list.iq_grids->impl().buffer, 0, VK_WHOLE_SIZE};
+  std::vector<VkWriteDescriptorSet> writes(ranges.size());
+  for (size_t i = 0; i < ranges.size(); ++i) {
     writes[i] = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
     writes[i].dstSet = set;
-    writes[i].dstBinding = static_cast<uint32_t>(i);
+    writes[i].dstBinding = i < buffers.size() ? static_cast<uint32_t>(i) : reference::kIqGridsBinding;
     writes[i].descriptorCount = 1;
     writes[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
     writes[i].pBufferInfo = &ranges[i];

@@ -112,6 +112,7 @@ struct CommandList::Impl {
   uint32_t query_capacity = 0;
   uint32_t query_count = 0;
   bool dispatched = false;  // a dispatch was recorded since reset()
+  std::unique_ptr<Buffer> iq_grids;  // bound at reference::kIqGridsBinding of every dispatch
 
   Impl() = default;
   Impl(const Impl&) = delete;

@@ -1,9 +1,12 @@
 // Compute pipelines from the embedded SPIR-V: N storage buffers in set 0 plus one
-// push-constant block, the only interface the engine's shaders use.
+// push-constant block, the only interface the engine's shaders use, and the i-quant grid
+// buffer at binding reference::kIqGridsBinding, which CommandList binds for every dispatch
+// (shaders that read no i-quants ignore it).
 #include <vector>
 
 #include "archscope/error.h"
 #include "archscope/shaders.h"
+#include "reference/iq_grids.h"
 #include "vulkan/handles.h"
 
 namespace archscope {
@@ -34,15 +37,19 @@ ComputePipeline::ComputePipeline(const VulkanDevice& device, std::string_view sh
                 std::to_string(p.context->limits.maxPushConstantsSize) + " on '" + p.context->info.name + "'");
   }
 
-  std::vector<VkDescriptorSetLayoutBinding> bindings(buffer_count);
-  for (uint32_t i = 0; i < buffer_count; ++i) {
-    bindings[i].binding = i;
+  if (buffer_count >= reference::kIqGridsBinding) {
+    throw Error(what + ": " + std::to_string(buffer_count) + " buffers; at most " +
+                std::to_string(reference::kIqGridsBinding) + " (the next binding holds the i-quant grids)");
+  }
+  std::vector<VkDescriptorSetLayoutBinding> bindings(buffer_count + 1);
+  for (uint32_t i = 0; i <= buffer_count; ++i) {
+    bindings[i].binding = i < buffer_count ? i : reference::kIqGridsBinding;
     bindings[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
     bindings[i].descriptorCount = 1;
     bindings[i].stageFlags = VK_SHADER_STAGE_COMPUTE_BIT;
   }
   VkDescriptorSetLayoutCreateInfo set_layout{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO};
-  set_layout.bindingCount = buffer_count;
+  set_layout.bindingCount = buffer_count + 1;
   set_layout.pBindings = bindings.data();
   check(vkCreateDescriptorSetLayout(vk, &set_layout, nullptr, &p.set_layout), what + ": creating its descriptor set layout");
 
