@@ -95,6 +95,11 @@ const TypeCase kCases[] = {
     {"gemma4", "tiny-moe", "MXFP4_MOE", false, 3e-2}, {"laguna", "tiny", "Q3_K_M", false, 3e-2},
     {"laguna", "tiny", "MXFP4_MOE", false, 3e-2},     {"deepseek4", "tiny", "Q2_K", false, 0.12},
     {"deepseek4", "tiny", "MXFP4_MOE", false, 0.4},
+    // The grid i-quants, pure, and DeepSeek V4's low-bit mix (its IQ2_XXS experts).
+    {"llama", "tiny", "IQ2_XXS", true, 5e-2},         {"llama", "tiny", "IQ2_XS", true, 5e-2},
+    {"llama", "tiny", "IQ2_M", true, 5e-2},           {"llama", "tiny", "IQ3_XXS", true, 5e-2},
+    {"llama", "tiny", "IQ3_S", true, 5e-2},           {"llama", "tiny", "IQ1_S", true, 5e-2},
+    {"llama", "tiny", "IQ1_M", true, 8e-2},           {"deepseek4", "tiny", "IQ2_XXS", false, 0.4},
 };
 
 // llama.cpp's recorded top five after positions 0, 5 and 11, by case name and run
