@@ -153,7 +153,7 @@ Value dictsort(const Value& v, const CallArgs& args) {
   }
   const bool reverse = flag(args, 2, "reverse");
   ValueList pairs;
-  for (const auto& [key, value] : v.map().entries) pairs.push_back(Value::list({Value(key), value}));
+  for (const auto& [key, value] : v.map().entries) pairs.push_back(Value::tuple({Value(key), value}));
   std::stable_sort(pairs.begin(), pairs.end(), [&](const Value& a, const Value& b) {
     const Value ka = sort_key(a.items()[by_value ? 1 : 0], case_sensitive);
     const Value kb = sort_key(b.items()[by_value ? 1 : 0], case_sensitive);
@@ -293,7 +293,7 @@ Value apply_filter(const std::string& name, const Value& v, const CallArgs& args
     if (v.is_undefined()) return Value::list({});
     if (!v.is_dict()) fail(std::string("items needs a dict, not ") + v.type_name());
     ValueList pairs;
-    for (const auto& [key, value] : v.map().entries) pairs.push_back(Value::list({Value(key), value}));
+    for (const auto& [key, value] : v.map().entries) pairs.push_back(Value::tuple({Value(key), value}));
     return Value::list(std::move(pairs));
   }
   if (name == "dictsort") return dictsort(v, args);

@@ -346,7 +346,7 @@ std::optional<Value> string_method(const std::string& s, const std::string& name
 
 ValueList pairs(const ValueMap& map) {
   ValueList out;
-  for (const auto& [key, value] : map.entries) out.push_back(Value::list({Value(key), value}));
+  for (const auto& [key, value] : map.entries) out.push_back(Value::tuple({Value(key), value}));
   return out;
 }
 

@@ -97,7 +97,8 @@ class Parser {
 
   // ---- statements ----
 
-  // Statements up to a {% name %} in `ends` (left unconsumed) or the end of the template.
+  // Statements up to a {% name %} in `ends` (left unconsumed) or the end of the template;
+  // the last of `ends` is the tag that closes the block, named when it is missing.
   Body statements(std::initializer_list<std::string_view> ends, int opened_at = 0, const char* opener = nullptr) {
     DepthGuard guard(*this);
     Body body;
@@ -105,7 +106,7 @@ class Parser {
       const Token& t = peek();
       if (t.kind == TokenKind::End) {
         if (ends.size() == 0) return body;
-        fail(opened_at, std::string("{% ") + opener + " %} has no {% " + std::string(*ends.begin()) + " %}");
+        fail(opened_at, std::string("{% ") + opener + " %} has no {% " + std::string(*(ends.end() - 1)) + " %}");
       }
       if (t.kind == TokenKind::Text) {
         auto s = std::make_unique<Stmt>();
@@ -206,7 +207,7 @@ class Parser {
     if (is_name("recursive")) fail(peek().line, "recursive loops are not supported in chat templates");
     if (skip_name("if")) s->condition = expression(true);
     expect_block_end();
-    s->body = statements({"endfor", "else"}, line, "for");
+    s->body = statements({"else", "endfor"}, line, "for");
     next();
     if (next().text == "else") {
       expect_block_end();

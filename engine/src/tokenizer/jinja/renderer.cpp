@@ -262,19 +262,28 @@ Renderer::Flow Renderer::render_for(const Stmt& s, const ScopePtr& scope, std::s
   const int64_t n = static_cast<int64_t>(items.size());
   for (int64_t i = 0; i < n; ++i) {
     budget_.step();
-    ValueMap loop;
-    loop.entries = {{"index", Value(i + 1)},
-                    {"index0", Value(i)},
-                    {"revindex", Value(n - i)},
-                    {"revindex0", Value(n - i - 1)},
-                    {"first", Value(i == 0)},
-                    {"last", Value(i == n - 1)},
-                    {"length", Value(n)},
-                    {"previtem", i > 0 ? items[static_cast<size_t>(i - 1)] : Value::undefined("loop.previtem")},
-                    {"nextitem", i + 1 < n ? items[static_cast<size_t>(i + 1)] : Value::undefined("loop.nextitem")},
-                    {"depth", Value(static_cast<int64_t>(1))},
-                    {"depth0", Value(static_cast<int64_t>(0))}};
-    loop_scope->vars["loop"] = Value::dict(std::move(loop));
+    // The loop variable is updated in place unless the template kept a reference to it.
+    Value& loop = loop_scope->vars["loop"];
+    if (!loop.unshared_dict()) {
+      ValueMap fresh;
+      for (const char* key : {"index", "index0", "revindex", "revindex0", "first", "last", "length", "previtem",
+                              "nextitem", "depth", "depth0"}) {
+        fresh.entries.emplace_back(key, Value());
+      }
+      loop = Value::dict(std::move(fresh));
+    }
+    auto& entries = loop.mutable_map().entries;
+    entries[0].second = Value(i + 1);
+    entries[1].second = Value(i);
+    entries[2].second = Value(n - i);
+    entries[3].second = Value(n - i - 1);
+    entries[4].second = Value(i == 0);
+    entries[5].second = Value(i == n - 1);
+    entries[6].second = Value(n);
+    entries[7].second = i > 0 ? items[static_cast<size_t>(i - 1)] : Value::undefined("loop.previtem");
+    entries[8].second = i + 1 < n ? items[static_cast<size_t>(i + 1)] : Value::undefined("loop.nextitem");
+    entries[9].second = Value(static_cast<int64_t>(1));
+    entries[10].second = Value(static_cast<int64_t>(0));
     assign(*s.target, items[static_cast<size_t>(i)], loop_scope);
     if (render_block(s.body, loop_scope, out) == Flow::Break) break;
   }
@@ -323,7 +332,7 @@ Value Renderer::eval_node(const Expr& e, const ScopePtr& scope) {
     case ExprKind::Tuple: {
       ValueList items;
       for (const ExprPtr& item : e.items) items.push_back(eval(*item, scope));
-      return Value::list(std::move(items));
+      return e.kind == ExprKind::Tuple ? Value::tuple(std::move(items)) : Value::list(std::move(items));
     }
     case ExprKind::Dict: {
       ValueMap map;

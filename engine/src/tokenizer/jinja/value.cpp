@@ -59,6 +59,12 @@ Value Value::list(ValueList items) {
   return v;
 }
 
+Value Value::tuple(ValueList items) {
+  Value v = list(std::move(items));
+  v.tuple_ = true;
+  return v;
+}
+
 Value Value::dict(ValueMap map) {
   Value v;
   v.type_ = Type::Dict;
@@ -212,8 +218,9 @@ std::string Value::str() const {
     case Type::Float: return format_float(f_);
     case Type::String: return s_;
     case Type::List: {
-      std::string out = "[";
+      std::string out = tuple_ ? "(" : "[";
       for (size_t i = 0; i < list_->size(); ++i) out += (i ? ", " : "") + (*list_)[i].repr();
+      if (tuple_) return out + (list_->size() == 1 ? ",)" : ")");
       return out + "]";
     }
     case Type::Dict: return repr_map(*map_);
@@ -256,7 +263,7 @@ bool equal(const Value& a, const Value& b) {
     case Value::Type::None: return true;
     case Value::Type::String: return a.as_string() == b.as_string();
     case Value::Type::List: {
-      if (a.items().size() != b.items().size()) return false;
+      if (a.is_tuple() != b.is_tuple() || a.items().size() != b.items().size()) return false;
       for (size_t i = 0; i < a.items().size(); ++i) {
         if (!equal(a.items()[i], b.items()[i])) return false;
       }

@@ -51,6 +51,7 @@ class Value {
   Value(std::string s);
   Value(const char* s) : Value(std::string(s)) {}
   static Value list(ValueList items);
+  static Value tuple(ValueList items);  // a list that prints as (a, b) and is never == a list
   static Value dict(ValueMap map);
   static Value namespace_(ValueMap map);
   static Value callable(std::shared_ptr<const Callable> fn);
@@ -65,7 +66,8 @@ class Value {
   bool is_float() const { return type_ == Type::Float; }
   bool is_number() const { return type_ == Type::Int || type_ == Type::Float || type_ == Type::Bool; }
   bool is_string() const { return type_ == Type::String; }
-  bool is_list() const { return type_ == Type::List; }
+  bool is_list() const { return type_ == Type::List; }  // lists and tuples
+  bool is_tuple() const { return type_ == Type::List && tuple_; }
   bool is_dict() const { return type_ == Type::Dict; }
   bool is_namespace() const { return type_ == Type::Namespace; }
   bool is_callable() const { return type_ == Type::Callable; }
@@ -79,6 +81,9 @@ class Value {
   ValueMap& namespace_map() const { return *map_; }  // namespaces only: `set ns.x = ...`
   const Callable& function() const { return *fn_; }
   bool same_object(const Value& other) const;  // Python's `is`, for namespaces and callables
+  // A dict no other value shares: the renderer may update it in place (the loop variable).
+  bool unshared_dict() const { return type_ == Type::Dict && map_.use_count() == 1; }
+  ValueMap& mutable_map() const { return *map_; }
 
   // Python's truth value: empty strings, lists and dicts, 0, none and undefined are false.
   bool truthy() const;
@@ -91,6 +96,7 @@ class Value {
  private:
   Type type_ = Type::Undefined;
   bool b_ = false;
+  bool tuple_ = false;
   int64_t i_ = 0;
   double f_ = 0.0;
   std::string s_;
