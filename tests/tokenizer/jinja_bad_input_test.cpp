@@ -71,6 +71,11 @@ TEST(JinjaBadInput, RunawayOutputIsAnError) {
   EXPECT_TRUE(has(render("{% set ns = namespace(s='') %}{% for i in range(100000) %}{% for j in range(100) %}"
                          "{% set ns.s = ns.s ~ 'abcdefgh' %}{% endfor %}{% endfor %}"),
                   "bytes of strings in all"));
+  // Reading a long text again and again (by index, or with a filter) is work too.
+  EXPECT_TRUE(has(render("{% set s = 'x' * 10000000 %}{% for i in range(100000) %}{{ s[i] }}{% endfor %}"),
+                  "reads more than 1073741824 bytes of strings and lists in all"));
+  EXPECT_TRUE(has(render("{% set s = 'x' * 10000000 %}{% for i in range(100000) %}{{ s | length }}{% endfor %}"),
+                  "reads more than 1073741824 bytes"));
 }
 
 TEST(JinjaBadInput, MalformedTemplatesAreErrors) {

@@ -20,6 +20,9 @@ class Budget {
   // A string of `bytes` was built: within the size limit, and counted as work.
   void string_built(size_t bytes);
   void list_built(size_t items) const;
+  // An operation read `bytes` of strings or lists (each costs as much as it reads): counted
+  // as work, so that a loop over a long text stops instead of running for hours.
+  void scanned(size_t bytes);
   const RenderLimits& limits() const { return limits_; }
 
  private:
@@ -27,6 +30,9 @@ class Budget {
   uint64_t steps_ = 0;
   uint64_t string_work_ = 0;
 };
+
+// What an operation on `v` costs to read: a string's bytes, 16 per list item or dict entry.
+size_t weight(const Value& v);
 
 // Throws archscope::Error with the message (the renderer adds the line).
 Value apply_filter(const std::string& name, const Value& operand, const CallArgs& args, Budget& budget);

@@ -27,6 +27,21 @@ void Budget::string_built(size_t bytes) {
   }
 }
 
+void Budget::scanned(size_t bytes) {
+  string_work_ += bytes;
+  if (string_work_ > limits_.max_string_work) {
+    throw Error("the template reads more than " + std::to_string(limits_.max_string_work) +
+                " bytes of strings and lists in all (a loop over a long text?)");
+  }
+}
+
+size_t weight(const Value& v) {
+  if (v.is_string()) return v.as_string().size();
+  if (v.is_list()) return 16 * v.items().size();
+  if (v.is_dict() || v.is_namespace()) return 16 * v.map().entries.size();
+  return 0;
+}
+
 void Budget::list_built(size_t items) const {
   if (items > limits_.max_list_items) {
     throw Error("the template builds a list of more than " + std::to_string(limits_.max_list_items) + " items");

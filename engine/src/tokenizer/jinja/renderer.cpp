@@ -249,6 +249,7 @@ Renderer::Flow Renderer::render_for(const Stmt& s, const ScopePtr& scope, std::s
   if (iterable.is_none()) fail("cannot loop over none");
   auto loop_scope = std::make_shared<Scope>();
   loop_scope->parent = scope;
+  budget_.scanned(weight(iterable));
   ValueList items = items_of(iterable);
   if (s.condition) {  // `for x in xs if cond`: the loop sees only the items that pass
     ValueList kept;
@@ -349,12 +350,15 @@ Value Renderer::eval_node(const Expr& e, const ScopePtr& scope) {
     case ExprKind::Call: return eval_call(e, scope);
     case ExprKind::Filter: {
       const Value operand = eval(*e.a, scope);
+      budget_.scanned(weight(operand));
       return apply_filter(e.name, operand, eval_arguments(e, scope), budget_);
     }
     case ExprKind::Test: {
       if (!has_test(e.name)) fail("unknown test '" + e.name + "'");
       const Value operand = eval(*e.a, scope);
-      return Value(apply_test(e.name, operand, eval_arguments(e, scope)) != e.negated);
+      const CallArgs args = eval_arguments(e, scope);
+      if (!args.positional.empty()) budget_.scanned(weight(args.positional[0]));
+      return Value(apply_test(e.name, operand, args) != e.negated);
     }
     case ExprKind::Unary: {
       const Value v = eval(*e.a, scope);
@@ -392,6 +396,7 @@ Value Renderer::eval_subscript(const Value& object, const Value& key, const Expr
     return v ? *v : Value::undefined(key.as_string());
   }
   if ((object.is_list() || object.is_string()) && (key.is_int() || key.is_bool())) {
+    if (object.is_string()) budget_.scanned(object.as_string().size());
     std::vector<std::string> cpts;
     if (object.is_string()) cpts = code_points(object.as_string());
     const int64_t size = static_cast<int64_t>(object.is_list() ? object.items().size() : cpts.size());
@@ -410,6 +415,7 @@ Value Renderer::eval_slice(const Expr& e, const ScopePtr& scope) {
     if (e.items[static_cast<size_t>(i) + 1]) bounds[i] = eval(*e.items[static_cast<size_t>(i) + 1], scope);
   }
   if (object.is_undefined()) undefined_error(object);
+  budget_.scanned(weight(object));
   if (object.is_list()) {
     ValueList out;
     for (size_t i : slice_indices(object.items().size(), bounds[0], bounds[1], bounds[2])) out.push_back(object.items()[i]);
@@ -516,6 +522,7 @@ Value Renderer::eval_compare(const Expr& e, const ScopePtr& scope) {
   Value left = eval(*e.a, scope);
   for (size_t k = 0; k < e.ops.size(); ++k) {
     Value right = eval(*e.items[k], scope);
+    budget_.scanned(weight(left) + weight(right));
     const std::string& op = e.ops[k];
     bool result = false;
     if (op == "==") result = equal(left, right);
@@ -561,6 +568,7 @@ Value Renderer::eval_call(const Expr& e, const ScopePtr& scope) {
     const Value object = eval(*e.a->a, scope);
     if (object.is_undefined()) undefined_error(object);
     const CallArgs args = eval_arguments(e, scope);
+    budget_.scanned(weight(object));
     if (std::optional<Value> result = call_method(object, e.a->name, args, budget_)) return *result;
     callee = eval_attribute(object, e.a->name, *e.a);
     if (!callee.is_callable()) fail(std::string("'") + object.type_name() + "' object has no method '" + e.a->name + "'");

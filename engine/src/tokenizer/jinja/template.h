@@ -20,7 +20,7 @@ namespace archscope::jinja {
 struct RenderLimits {
   size_t max_output_bytes = 16u << 20;   // the rendering, and any one string built on the way
   uint64_t max_steps = 10'000'000;       // statements run, loop iterations and calls
-  uint64_t max_string_work = 1u << 30;   // bytes of strings built in all (stops quadratic growth)
+  uint64_t max_string_work = 1u << 30;   // bytes of strings and lists built or read in all (stops quadratic work)
   size_t max_list_items = 200'000;       // any list built (range(), +, *)
   int max_depth = 300;                   // nested expressions, blocks and macro calls at run time
 };

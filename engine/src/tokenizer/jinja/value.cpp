@@ -37,7 +37,7 @@ const Value* CallArgs::keyword(std::string_view name) const {
 
 Value Value::undefined(std::string hint) {
   Value v;
-  v.s_ = std::move(hint);
+  if (!hint.empty()) v.s_ = std::make_shared<const std::string>(std::move(hint));
   return v;
 }
 
@@ -50,7 +50,12 @@ Value Value::none() {
 Value::Value(bool b) : type_(Type::Bool), b_(b) {}
 Value::Value(int64_t i) : type_(Type::Int), i_(i) {}
 Value::Value(double f) : type_(Type::Float), f_(f) {}
-Value::Value(std::string s) : type_(Type::String), s_(std::move(s)) {}
+Value::Value(std::string s) : type_(Type::String), s_(std::make_shared<const std::string>(std::move(s))) {}
+
+const std::string& Value::empty_string() {
+  static const std::string empty;
+  return empty;
+}
 
 Value Value::list(ValueList items) {
   Value v;
@@ -127,7 +132,7 @@ bool Value::truthy() const {
     case Type::Bool: return b_;
     case Type::Int: return i_ != 0;
     case Type::Float: return f_ != 0.0;
-    case Type::String: return !s_.empty();
+    case Type::String: return !as_string().empty();
     case Type::List: return !list_->empty();
     case Type::Dict: return !map_->entries.empty();
     case Type::Namespace:
@@ -216,7 +221,7 @@ std::string Value::str() const {
     case Type::Bool: return b_ ? "True" : "False";
     case Type::Int: return std::to_string(i_);
     case Type::Float: return format_float(f_);
-    case Type::String: return s_;
+    case Type::String: return as_string();
     case Type::List: {
       std::string out = tuple_ ? "(" : "[";
       for (size_t i = 0; i < list_->size(); ++i) out += (i ? ", " : "") + (*list_)[i].repr();
@@ -231,7 +236,7 @@ std::string Value::str() const {
 }
 
 std::string Value::repr() const {
-  if (type_ == Type::String) return repr_string(s_);
+  if (type_ == Type::String) return repr_string(as_string());
   if (type_ == Type::Undefined) return "Undefined";
   return str();
 }

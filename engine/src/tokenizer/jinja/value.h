@@ -75,7 +75,7 @@ class Value {
   bool as_bool() const { return b_; }
   int64_t as_int() const { return type_ == Type::Bool ? (b_ ? 1 : 0) : i_; }
   double as_float() const { return type_ == Type::Float ? f_ : static_cast<double>(as_int()); }
-  const std::string& as_string() const { return s_; }  // the string, or the undefined hint
+  const std::string& as_string() const { return s_ ? *s_ : empty_string(); }  // the string, or the undefined hint
   const ValueList& items() const { return *list_; }
   const ValueMap& map() const { return *map_; }    // dicts and namespaces
   ValueMap& namespace_map() const { return *map_; }  // namespaces only: `set ns.x = ...`
@@ -99,7 +99,8 @@ class Value {
   bool tuple_ = false;
   int64_t i_ = 0;
   double f_ = 0.0;
-  std::string s_;
+  std::shared_ptr<const std::string> s_;  // shared: copying a value never copies its text
+  static const std::string& empty_string();
   std::shared_ptr<const ValueList> list_;
   std::shared_ptr<ValueMap> map_;
   std::shared_ptr<const Callable> fn_;
