@@ -60,9 +60,10 @@ class ChatWorker : public QObject {
     session_ = std::move(session.value());
     path_ = path;
     options_ = options;
-    format_ = detect_chat_format(GgufFile::open(path.toStdString()));
+    const GgufFile file = GgufFile::open(path.toStdString());
+    format_ = detect_chat_format(file);
     // The built-in format against the file's own template (renders two short chats: quick).
-    Result<ChatTemplateCheck> check = capture([&] { return check_chat_template(GgufFile::open(path.toStdString())); });
+    Result<ChatTemplateCheck> check = capture([&] { return check_chat_template(file, session_->tokenizer()); });
     template_check_ = check ? std::move(*check) : ChatTemplateCheck{};
     emit engine_->opened(info());
   }

@@ -10,6 +10,7 @@
 #include "archscope/chat_template_check.h"
 #include "archscope/gguf.h"
 #include "archscope/model_writer.h"
+#include "archscope/tokenizer.h"
 #include "tokenizer_fixtures.h"
 
 namespace archscope {
@@ -49,6 +50,11 @@ TEST(ChatTemplateCheck, EveryTinyModelAgreesWithItsBuiltInFormat) {
     EXPECT_FALSE(check.template_text.empty()) << f.arch;
     EXPECT_EQ(check.template_text, check.builtin_text) << f.arch;
     EXPECT_FALSE(check.warns());
+    // With the vocabulary already loaded (as the app passes its session's): the same check.
+    const GgufFile file = GgufFile::open(path);
+    const ChatTemplateCheck again = check_chat_template(file, Tokenizer::from_gguf(file), kNow);
+    EXPECT_EQ(again.outcome, check.outcome) << f.arch;
+    EXPECT_EQ(again.template_text, check.template_text) << f.arch;
   }
 }
 

@@ -25,6 +25,7 @@
 namespace archscope {
 
 class GgufFile;
+class Tokenizer;
 
 struct ChatTemplateCheck {
   enum class Outcome {
@@ -60,6 +61,8 @@ struct ChatTemplateTokens {
 // Reads tokenizer.chat_template and the vocabulary from the file; never throws. `now` is
 // the date strftime_now and Llama 3.2's format write (0: the clock).
 ChatTemplateCheck check_chat_template(const GgufFile& file, std::time_t now = 0);
+// The same with the file's vocabulary already loaded (a running session's tokenizer).
+ChatTemplateCheck check_chat_template(const GgufFile& file, const Tokenizer& tokenizer, std::time_t now = 0);
 // The same for a template text and the format to hold it against.
 ChatTemplateCheck check_chat_template(const std::string& chat_template, ChatFormat format,
                                       const ChatTemplateTokens& tokens, std::time_t now = 0);

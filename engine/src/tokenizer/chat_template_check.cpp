@@ -120,23 +120,47 @@ ChatTemplateCheck check_chat_template(const std::string& chat_template, ChatForm
   return check;
 }
 
-ChatTemplateCheck check_chat_template(const GgufFile& file, std::time_t now) {
-  const ChatFormat format = detect_chat_format(file);
+namespace {
+
+const std::string* file_template(const GgufFile& file) {
   const GgufValue* tmpl = file.find("tokenizer.chat_template");
-  if (!tmpl || tmpl->type != GgufValueType::String || tmpl->s.empty()) {
+  return tmpl && tmpl->type == GgufValueType::String && !tmpl->s.empty() ? &tmpl->s : nullptr;
+}
+
+ChatTemplateTokens tokens_of(const Tokenizer& tokenizer) {
+  ChatTemplateTokens tokens;
+  tokens.adds_bos = tokenizer.add_bos();
+  if (tokenizer.bos() >= 0) tokens.bos = tokenizer.raw_token(tokenizer.bos());
+  if (tokenizer.eos() >= 0) tokens.eos = tokenizer.raw_token(tokenizer.eos());
+  return tokens;
+}
+
+}  // namespace
+
+ChatTemplateCheck check_chat_template(const GgufFile& file, const Tokenizer& tokenizer, std::time_t now) {
+  const ChatFormat format = detect_chat_format(file);
+  const std::string* text = file_template(file);
+  if (!text) {
     ChatTemplateCheck check;
     check.format = format;
     return check;
   }
-  ChatTemplateTokens tokens;
-  Result<Tokenizer> tokenizer = capture([&] { return Tokenizer::from_gguf(file); });
-  if (tokenizer) {
-    tokens.adds_bos = tokenizer->add_bos();
-    if (tokenizer->bos() >= 0) tokens.bos = tokenizer->raw_token(tokenizer->bos());
-    if (tokenizer->eos() >= 0) tokens.eos = tokenizer->raw_token(tokenizer->eos());
+  return check_chat_template(*text, format, tokens_of(tokenizer), now);
+}
+
+ChatTemplateCheck check_chat_template(const GgufFile& file, std::time_t now) {
+  const ChatFormat format = detect_chat_format(file);
+  const std::string* text = file_template(file);
+  if (!text) {
+    ChatTemplateCheck check;
+    check.format = format;
+    return check;
   }
-  ChatTemplateCheck check = check_chat_template(tmpl->s, format, tokens, now);
-  if (!tokenizer) check.note += (check.note.empty() ? "" : "; ") + std::string("no vocabulary: ") + tokenizer.error().what();
+  Result<Tokenizer> tokenizer = capture([&] { return Tokenizer::from_gguf(file); });
+  if (tokenizer) return check_chat_template(*text, format, tokens_of(*tokenizer), now);
+  // No usable vocabulary: no BOS text on either side.
+  ChatTemplateCheck check = check_chat_template(*text, format, ChatTemplateTokens{}, now);
+  check.note += (check.note.empty() ? "" : "; ") + std::string("no vocabulary: ") + tokenizer.error().what();
   return check;
 }
 
