@@ -207,6 +207,12 @@ TEST(Jinja, ErrorsNameTheLineAndTheProblem) {
             "ERROR line 1: tojson: a value of type undefined is not JSON serializable");
 }
 
+// jinja2: a loop body's `set` lasts until the end of its iteration; the next one starts
+// from the value outside the loop again (state that carries over needs a namespace).
+TEST(Jinja, EachLoopIterationStartsFromTheOuterVariables) {
+  EXPECT_EQ(render("{% set y = 0 %}{% for x in xs %}[{{ y }}]{% set y = x %}{{ y }}{% endfor %}{{ y }}"), "[0]3[0]1[0]20");
+}
+
 TEST(Jinja, UndefinedPrintsNothingAndIteratesAsEmpty) {
   EXPECT_EQ(render("[{{ nothing }}]{% for x in nothing %}x{% endfor %}{{ nothing | length }}{{ nothing | trim }}"), "[]0");
 }

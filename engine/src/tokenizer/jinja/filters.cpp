@@ -454,9 +454,10 @@ bool apply_test(const std::string& name, const Value& v, const CallArgs& args) {
   // Python's iter() and len()/[] work on undefined too (it is an empty sequence).
   if (name == "iterable" || name == "sequence") return v.is_string() || v.is_list() || v.is_dict() || v.is_undefined();
   if (name == "callable") return v.is_callable();
-  if (name == "odd" || name == "even") {
-    if (!v.is_int() && !v.is_bool()) fail("test '" + name + "' needs an integer, not " + v.type_name());
-    return (v.as_int() % 2 != 0) == (name == "odd");
+  if (name == "odd" || name == "even") {  // Python: value % 2 == 1 (odd) or == 0 (even), floats too
+    if (!v.is_number()) fail("test '" + name + "' needs a number, not " + v.type_name());
+    const double r = v.is_float() ? std::fmod(std::fmod(v.as_float(), 2.0) + 2.0, 2.0) : static_cast<double>(((v.as_int() % 2) + 2) % 2);
+    return name == "odd" ? r == 1.0 : r == 0.0;
   }
   if (name == "divisibleby") {
     const Value& n = test_argument(name, args);

@@ -656,8 +656,9 @@ class Parser {
     const bool starts_primary = t.kind == TokenKind::Name || t.kind == TokenKind::String ||
                                 t.kind == TokenKind::Integer || t.kind == TokenKind::Float || is_op("(") ||
                                 is_op("[") || is_op("{");
-    if (starts_primary && !is_name("else") && !is_name("or") && !is_name("and") && !is_name("if") &&
-        !is_name("is") && !is_name("in") && !is_name("not")) {
+    // As jinja2: any name but else/or/and starts the argument ("x is string if c" is an error there too).
+    if (starts_primary && !is_name("else") && !is_name("or") && !is_name("and")) {
+      if (is_name("is")) fail(peek().line, "tests cannot be chained with 'is'");
       e->items.push_back(postfix(primary()));
     }
     return e;

@@ -285,8 +285,12 @@ Renderer::Flow Renderer::render_for(const Stmt& s, const ScopePtr& scope, std::s
     entries[8].second = i + 1 < n ? items[static_cast<size_t>(i + 1)] : Value::undefined("loop.nextitem");
     entries[9].second = Value(static_cast<int64_t>(1));
     entries[10].second = Value(static_cast<int64_t>(0));
-    assign(*s.target, items[static_cast<size_t>(i)], loop_scope);
-    if (render_block(s.body, loop_scope, out) == Flow::Break) break;
+    // Each iteration starts from the variables outside the loop, as in jinja2: a `set` in the
+    // body lasts until the end of its iteration (state that carries over lives in a namespace).
+    auto iteration = std::make_shared<Scope>();
+    iteration->parent = loop_scope;
+    assign(*s.target, items[static_cast<size_t>(i)], iteration);
+    if (render_block(s.body, iteration, out) == Flow::Break) break;
   }
   if (n == 0) return render_block(s.else_body, loop_scope, out);
   return Flow::Normal;
