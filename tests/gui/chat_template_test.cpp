@@ -3,6 +3,7 @@
 // links to both prompts, with the first difference marked, when they differ.
 #include <QLabel>
 #include <QPushButton>
+#include <QShortcut>
 #include <QSignalSpy>
 #include <QTabWidget>
 #include <QTemporaryDir>
@@ -105,6 +106,29 @@ TEST(ChatTemplatePanel, ChangedTemplateWarnsAndShowsBothPrompts) {
   panel.setUnavailable("no model");
   EXPECT_FALSE(panel.templateWarningShown());
   EXPECT_EQ(panel.showChatTemplate(), nullptr);
+}
+
+TEST(ChatTemplatePanel, ButtonAndShortcutOpenTheDialog) {
+  archscope::gui::ChatEngine engine;
+  ChatPanel panel(&engine);
+  panel.setSession(session_with(archscope::check_chat_template(qwen3_template(), archscope::ChatFormat::ChatML, kQwen3Tokens)));
+  QPushButton* button = nullptr;
+  for (QPushButton* b : panel.findChildren<QPushButton*>()) {
+    if (b->text() == "Template") button = b;
+  }
+  ASSERT_NE(button, nullptr);
+  EXPECT_TRUE(button->isEnabled());
+  button->click();
+  EXPECT_EQ(panel.findChildren<ChatTemplateDialog*>().size(), 1);
+  QShortcut* keys = nullptr;
+  for (QShortcut* s : panel.findChildren<QShortcut*>()) {
+    if (s->key() == QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_T)) keys = s;
+  }
+  ASSERT_NE(keys, nullptr);
+  emit keys->activated();
+  EXPECT_EQ(panel.findChildren<ChatTemplateDialog*>().size(), 2);
+  panel.setUnavailable("no model");
+  EXPECT_FALSE(button->isEnabled());
 }
 
 TEST(ChatTemplatePanel, UnknownAndBrokenTemplatesSaySo) {
