@@ -1,11 +1,14 @@
 // archscope-cli inspect PATH: the per-layer architecture and its memory, exactly.
 #include <cstdio>
 #include <iostream>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
 #include "archscope/cache_plan.h"
+#include "archscope/chat_template_check.h"
 #include "archscope/cost_model.h"
+#include "archscope/gguf.h"
 #include "archscope/model_loader.h"
 #include "commands.h"
 #include "format.h"
@@ -20,6 +23,25 @@ struct InspectOptions {
   std::string cache_type = "f16";
   bool json = false;
 };
+
+const char* outcome_name(ChatTemplateCheck::Outcome outcome) {
+  switch (outcome) {
+    case ChatTemplateCheck::Outcome::NoTemplate: return "no_template";
+    case ChatTemplateCheck::Outcome::Agrees: return "agrees";
+    case ChatTemplateCheck::Outcome::Differs: return "differs";
+    case ChatTemplateCheck::Outcome::NoBuiltInFormat: return "no_builtin_format";
+    case ChatTemplateCheck::Outcome::RenderFailed: return "render_failed";
+  }
+  return "?";
+}
+
+// The file's chat template against the built-in format (GGUF files only).
+std::optional<ChatTemplateCheck> template_check(const ModelSpec& spec) {
+  if (spec.source != SourceKind::Gguf) return std::nullopt;
+  Result<ChatTemplateCheck> check = capture([&] { return check_chat_template(GgufFile::open(spec.source_path)); });
+  if (!check) return std::nullopt;
+  return *check;
+}
 
 const char* source_name(SourceKind source) {
   switch (source) {
@@ -180,10 +202,22 @@ int run_inspect(const InspectOptions& opt) {
   const CachePlan plan = plan_cache(*spec, context, *cache_type);
   const WeightSummary weights = summarize_weights(*spec);
   const DecodeCost decode = estimate_decode(*spec, plan);
+  const std::optional<ChatTemplateCheck> check = template_check(*spec);
   if (opt.json) {
-    std::cout << to_json(*spec, plan, weights, decode).dump(2) << "\n";
+    nlohmann::json out = to_json(*spec, plan, weights, decode);
+    if (check) {
+      out["chat_template"] = {
+          {"format", to_string(check->format)},
+          {"outcome", outcome_name(check->outcome)},
+          {"first_difference", check->first_difference == std::string::npos ? nlohmann::json(nullptr)
+                                                                            : nlohmann::json(check->first_difference)},
+          {"summary", check->summary()},
+      };
+    }
+    std::cout << out.dump(2) << "\n";
   } else {
     print_table(*spec, plan, weights, decode);
+    if (check) std::printf("Chat template    %s\n", check->summary().c_str());
   }
   return 0;
 }

@@ -60,7 +60,11 @@ class ChatWorker : public QObject {
     session_ = std::move(session.value());
     path_ = path;
     options_ = options;
-    format_ = detect_chat_format(GgufFile::open(path.toStdString()));
+    const GgufFile file = GgufFile::open(path.toStdString());
+    format_ = detect_chat_format(file);
+    // The built-in format against the file's own template (renders two short chats: quick).
+    Result<ChatTemplateCheck> check = capture([&] { return check_chat_template(file, session_->tokenizer()); });
+    template_check_ = check ? std::move(*check) : ChatTemplateCheck{};
     emit engine_->opened(info());
   }
 
@@ -145,6 +149,7 @@ class ChatWorker : public QObject {
     i->batch = session_->batch();
     i->cache_type = session_->cache_plan().type;
     i->format = format_;
+    i->template_check = template_check_;
     i->memory = session_->memory();
     i->spec = session_->spec();
     i->toggles = options_.toggles;
@@ -227,6 +232,7 @@ class ChatWorker : public QObject {
   QString path_;
   SessionOptions options_;
   ChatFormat format_ = ChatFormat::Plain;
+  ChatTemplateCheck template_check_;
 };
 
 ChatEngine::ChatEngine(QObject* parent) : QObject(parent), stop_(std::make_shared<std::atomic<bool>>(false)) {

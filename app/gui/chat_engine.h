@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "archscope/chat_template.h"
+#include "archscope/chat_template_check.h"
 #include "archscope/sampler.h"
 #include "archscope/session.h"
 
@@ -29,6 +30,7 @@ struct SessionInfo {
   int batch = 1;         // prefill tokens per step: the CachePlan's batch
   archscope::GgmlType cache_type = archscope::GgmlType::F16;
   archscope::ChatFormat format = archscope::ChatFormat::Plain;
+  archscope::ChatTemplateCheck template_check;  // the file's own chat template against `format`
   archscope::MemoryUse memory;
   archscope::ModelSpec spec;  // with the session's toggles applied
   std::vector<archscope::Toggle> toggles;

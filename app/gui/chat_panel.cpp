@@ -13,8 +13,10 @@
 #include <QShortcut>
 #include <QSpinBox>
 #include <QTextBrowser>
+#include <QTextDocument>
 #include <QVBoxLayout>
 
+#include "chat_template_dialog.h"
 #include "palette.h"
 
 namespace archscope::gui {
@@ -53,8 +55,11 @@ ChatPanel::ChatPanel(ChatEngine* engine, QWidget* parent) : QWidget(parent), eng
   settings_button_ = new QPushButton("Settings", this);
   settings_button_->setCheckable(true);
   settings_button_->setToolTip("System prompt and sampling");
+  template_button_ = new QPushButton("Template", this);
+  template_button_->setToolTip("The model's own chat template, and the prompt it renders next to archscope's (Ctrl+Shift+T)");
   top->addWidget(title_);
   top->addStretch(1);
+  top->addWidget(template_button_);
   top->addWidget(settings_button_);
   top->addWidget(new_chat_);
   layout->addLayout(top);
@@ -63,6 +68,17 @@ ChatPanel::ChatPanel(ChatEngine* engine, QWidget* parent) : QWidget(parent), eng
   notice_->setWordWrap(true);
   notice_->setStyleSheet("color: #6b7280;");
   layout->addWidget(notice_);
+
+  template_warning_ = new QLabel(this);
+  template_warning_->setWordWrap(true);
+  template_warning_->setTextFormat(Qt::RichText);
+  template_warning_->setVisible(false);
+  layout->addWidget(template_warning_);
+  connect(template_warning_, &QLabel::linkActivated, this, [this](const QString& link) {
+    if (link == "template") showChatTemplate();
+    else showChatTemplatePrompts();
+  });
+  connect(template_button_, &QPushButton::clicked, this, &ChatPanel::showChatTemplate);
 
   settings_ = new QGroupBox("System prompt and sampling", this);
   auto* form = new QFormLayout(settings_);
@@ -146,6 +162,9 @@ ChatPanel::ChatPanel(ChatEngine* engine, QWidget* parent) : QWidget(parent), eng
   shortcut(QKeySequence(Qt::CTRL | Qt::Key_R), &ChatPanel::regenerate);
   shortcut(QKeySequence(Qt::CTRL | Qt::Key_E), &ChatPanel::editLast);
   shortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_N), &ChatPanel::newChat);
+  auto* template_keys = new QShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_T), this);
+  template_keys->setContext(Qt::WindowShortcut);
+  connect(template_keys, &QShortcut::activated, this, &ChatPanel::showChatTemplate);
 
   connect(engine_, &ChatEngine::piece, this, &ChatPanel::onPiece);
   connect(engine_, &ChatEngine::step, this, &ChatPanel::onStep);
@@ -164,6 +183,8 @@ void ChatPanel::setUnavailable(const QString& why) {
   streaming_.clear();
   notice_->setText(why);
   title_->setText("Chat");
+  template_check_ = {};
+  updateTemplateWarning();
   context_ = 0;
   setUsage(0);
   speed_->clear();
@@ -177,12 +198,66 @@ void ChatPanel::setSession(const SessionInfo& info) {
   title_->setText(QString("Chat · %1").arg(to_string(info.format)));
   notice_->setText(info.notice.isEmpty() ? QString("Running on %1.").arg(info.backend)
                                          : QString("Running on %1: %2").arg(info.backend, info.notice));
+  template_check_ = info.template_check;
+  updateTemplateWarning();
   messages_.clear();
   streaming_.clear();
   setUsage(0);
   speed_->clear();
   render();
   updateButtons();
+}
+
+void ChatPanel::updateTemplateWarning() {
+  using Outcome = archscope::ChatTemplateCheck::Outcome;
+  const QString format = QString::fromUtf8(to_string(template_check_.format));
+  QString text;
+  QString style = "QLabel { background: #fef3c7; color: #92400e; border: 1px solid #f59e0b; border-radius: 4px; padding: 6px; }";
+  switch (template_check_.outcome) {
+    case Outcome::Differs:
+      text = QString("This model's chat template renders a different prompt than archscope's built-in %1 format; "
+                     "replies may be poor. <a href=\"prompts\">Show the two prompts</a>")
+                 .arg(format);
+      break;
+    case Outcome::NoBuiltInFormat:
+      text = "archscope has no built-in format for this model's chat template: the chat is sent as plain text, and "
+             "replies may be poor. <a href=\"prompts\">Show what the template renders</a>";
+      break;
+    case Outcome::RenderFailed:
+      text = QString("archscope could not render this model's chat template to check its %1 format (%2). "
+                     "<a href=\"template\">Show the template</a>")
+                 .arg(format, QString::fromStdString(template_check_.error).toHtmlEscaped());
+      style = "QLabel { color: #6b7280; }";
+      break;
+    case Outcome::NoTemplate:
+    case Outcome::Agrees: break;
+  }
+  template_warning_->setText(text);
+  template_warning_->setStyleSheet(style);
+  template_warning_->setVisible(!text.isEmpty());
+  template_button_->setEnabled(available_);
+}
+
+bool ChatPanel::templateWarningShown() const { return !template_warning_->isHidden(); }
+
+QString ChatPanel::templateWarningText() const {
+  QTextDocument doc;
+  doc.setHtml(template_warning_->text());
+  return doc.toPlainText();
+}
+
+ChatTemplateDialog* ChatPanel::showChatTemplate() {
+  if (!available_) return nullptr;
+  auto* dialog = new ChatTemplateDialog(template_check_, this);
+  dialog->setAttribute(Qt::WA_DeleteOnClose);
+  dialog->show();
+  return dialog;
+}
+
+ChatTemplateDialog* ChatPanel::showChatTemplatePrompts() {
+  ChatTemplateDialog* dialog = showChatTemplate();
+  if (dialog) dialog->showTab(ChatTemplateDialog::PromptsTab);
+  return dialog;
 }
 
 archscope::SamplerSettings ChatPanel::sampling() const {

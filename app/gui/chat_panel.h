@@ -4,7 +4,9 @@
 // ChatEngine (worker thread); the panel only sends requests and shows what comes back.
 //
 // Keys: Enter sends (Shift+Enter: new line), Esc stops, Ctrl+R regenerates, Ctrl+E edits
-// the last message, Ctrl+Shift+N starts a new chat.
+// the last message, Ctrl+Shift+N starts a new chat, Ctrl+Shift+T shows the model's chat
+// template. When the template renders another prompt than archscope's built-in format (or
+// archscope has none for it) a warning above the transcript says so and links to both.
 #pragma once
 
 #include <QWidget>
@@ -25,6 +27,8 @@ class QTextBrowser;
 
 namespace archscope::gui {
 
+class ChatTemplateDialog;
+
 class ChatPanel : public QWidget {
   Q_OBJECT
  public:
@@ -42,11 +46,18 @@ class ChatPanel : public QWidget {
   void editLast();
   void newChat();
 
+  // The model's chat template and the check of the built-in format against it (a dialog
+  // that closes itself); nullptr when no model runs.
+  ChatTemplateDialog* showChatTemplate();
+  ChatTemplateDialog* showChatTemplatePrompts();
+
   bool generating() const { return generating_; }
   const std::vector<archscope::ChatMessage>& messages() const { return messages_; }
   QString transcriptText() const;
   QString contextText() const;   // "1,234 / 8,192 tokens"
   QString speedText() const;
+  bool templateWarningShown() const;
+  QString templateWarningText() const;  // plain text, without the link
   QPlainTextEdit* input() const { return input_; }
   archscope::SamplerSettings sampling() const;
   int maxTokens() const;
@@ -68,6 +79,7 @@ class ChatPanel : public QWidget {
   void render();             // the whole transcript from messages_ (+ the streaming reply)
   void updateButtons();
   void setUsage(int position);
+  void updateTemplateWarning();
 
   ChatEngine* engine_;
   std::vector<archscope::ChatMessage> messages_;  // without the system prompt
@@ -76,9 +88,11 @@ class ChatPanel : public QWidget {
   bool available_ = false;
   int context_ = 0;
   int regenerations_ = 0;    // varies the seed so regenerate gives another reply
+  archscope::ChatTemplateCheck template_check_;
 
   QLabel* title_ = nullptr;
   QLabel* notice_ = nullptr;
+  QLabel* template_warning_ = nullptr;
   QTextBrowser* transcript_ = nullptr;
   QProgressBar* usage_ = nullptr;
   QLabel* speed_ = nullptr;
@@ -89,6 +103,7 @@ class ChatPanel : public QWidget {
   QPushButton* edit_ = nullptr;
   QPushButton* new_chat_ = nullptr;
   QPushButton* settings_button_ = nullptr;
+  QPushButton* template_button_ = nullptr;
   QGroupBox* settings_ = nullptr;
   QPlainTextEdit* system_ = nullptr;
   QDoubleSpinBox* temperature_ = nullptr;

@@ -82,6 +82,24 @@ TEST(InspectCli, InspectsAGgufFile) {
   EXPECT_EQ(j["source"], "gguf");
   EXPECT_EQ(j["weight_bytes"], 32 * 16 * 4);
   EXPECT_EQ(j["context"], 64);
+  EXPECT_EQ(j["chat_template"]["outcome"], "no_template");
+}
+
+// The last line of a GGUF file's inspect says whether its chat template agrees with the
+// built-in format; --json has the same under chat_template.
+TEST(InspectCli, SaysWhetherTheChatTemplateAgrees) {
+  testing::TempDir dir;
+  const std::string path = dir.file("demo.gguf");
+  fs::copy_file(ARCHSCOPE_SOURCE_DIR "/models/demo/archscope-demo-qwen3.gguf", path);
+  const CliResult text = run_cli("inspect " + shell_quote(path));
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("\nChat template    chat template renders the same prompt as archscope's built-in chatml format\n"),
+            std::string::npos)
+      << text.out;
+  const auto j = nlohmann::json::parse(run_cli("inspect --json " + shell_quote(path)).out);
+  EXPECT_EQ(j["chat_template"]["format"], "chatml");
+  EXPECT_EQ(j["chat_template"]["outcome"], "agrees");
+  EXPECT_TRUE(j["chat_template"]["first_difference"].is_null());
 }
 
 // Bad input: one clear line naming the file on stderr, exit code 2, never a crash.

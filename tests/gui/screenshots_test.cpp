@@ -12,8 +12,10 @@
 
 #include <gtest/gtest.h>
 
+#include "archscope/gguf.h"
 #include "archscope/model_writer.h"
 #include "chat_panel.h"
+#include "chat_template_dialog.h"
 #include "compare_view.h"
 #include "main_window.h"
 #include "mhc_view.h"
@@ -170,4 +172,32 @@ TEST_F(Screenshots, TinyDeepSeekV4MhcLayersAndBudget) {
   save(w_, "layers-tiny-deepseek4.png");
   w_.tabs()->setCurrentIndex(2);
   save(w_, "attention-budget-tiny-deepseek4.png");
+}
+
+// A fine-tune's changed chat template on the Qwen3 demo model: the chat panel warns, and the
+// Template dialog shows both prompts with the first difference marked.
+TEST_F(Screenshots, ChatTemplateWarningAndPrompts) {
+  const std::string source = ARCHSCOPE_SOURCE_DIR "/models/demo/archscope-demo-qwen3.gguf";
+  const archscope::GgufFile file = archscope::GgufFile::open(source);
+  archscope::GgufWriter copy;
+  for (const auto& [key, value] : file.metadata()) {
+    if (key != "general.alignment") copy.set(key, value);
+  }
+  for (const archscope::GgufTensor& t : file.tensors()) copy.add_tensor(t.name, t.shape, t.type, {t.data, t.data + t.bytes});
+  std::string changed = file.find("tokenizer.chat_template")->s;
+  const std::string from = "{{- '<|im_start|>' + message.role + '\\n' + message.content + '<|im_end|>' + '\\n' }}";
+  ASSERT_NE(changed.find(from), std::string::npos);
+  changed.replace(changed.find(from), from.size(), "{{- '<|im_start|>' + message.role + '\\n' + message.content | trim + '<|im_end|>' + '\\n\\n' }}");
+  copy.set_string("tokenizer.chat_template", changed);
+  const QString path = dir_.filePath("qwen3-finetune.gguf");
+  copy.write(path.toStdString());
+  ASSERT_TRUE(chat_with(path, "Tell me a story about a cat.", 40));
+  ASSERT_TRUE(w_.chat()->templateWarningShown());
+  save(w_, "chat-template-warning.png");
+  archscope::gui::ChatTemplateDialog* dialog = w_.chat()->showChatTemplatePrompts();
+  ASSERT_NE(dialog, nullptr);
+  dialog->resize(1200, 720);
+  for (int i = 0; i < 5; ++i) QApplication::processEvents();
+  ASSERT_TRUE(dialog->grab().save(QDir(screenshot_dir()).filePath("chat-template.png"), "PNG", 0));
+  dialog->close();
 }

@@ -117,6 +117,31 @@ TEST(ChatTemplate, Laguna) {
             "think>\nplan\n</think>\nAnswer\n</assistant>\n<assistant>\n</think>");
 }
 
+// Llama 3.1 to 3.3 (meta-llama-Llama-3.1-8B-Instruct.jinja, -3.2-3B-): the system turn is
+// always there, with the knowledge cutoff and a date.
+TEST(ChatTemplate, Llama31And32) {
+  const std::vector<ChatMessage> chat = {{"system", " Be brief. "}, {"user", "Hi "}, {"assistant", "Hello"}};
+  EXPECT_EQ(format_chat(ChatFormat::Llama31, chat, true),
+            "<|start_header_id|>system<|end_header_id|>\n\nCutting Knowledge Date: December 2023\nToday Date: 26 Jul "
+            "2024\n\nBe brief.<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|><|start_header_id|>"
+            "assistant<|end_header_id|>\n\nHello<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n");
+  EXPECT_EQ(format_chat(ChatFormat::Llama32, {{"user", "Hi"}}, false, /*now=*/1772712000),
+            "<|start_header_id|>system<|end_header_id|>\n\nCutting Knowledge Date: December 2023\nToday Date: 05 Mar "
+            "2026\n\n<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>");
+}
+
+// Laguna-XS-2.1 has no default system message; Laguna-S-2.1 puts nothing between tags and text.
+TEST(ChatTemplate, LagunaXS21AndS21) {
+  EXPECT_EQ(format_chat(ChatFormat::LagunaXS21, {{"user", "Hi"}, {"assistant", "Hello"}}, true),
+            "<user>\nHi\n</user>\n<assistant>\n</think>\nHello\n</assistant>\n<assistant>\n</think>");
+  EXPECT_EQ(format_chat(ChatFormat::LagunaS21, kSystemsConversation, true),
+            "<system>S1</system>\n<user>A</user>\n<user>B</user>\n<system>S2</system>\n<assistant></think><think>\nplan\n"
+            "</think>\n\nAnswer  </assistant>\n<assistant></think>");
+  EXPECT_EQ(format_chat(ChatFormat::LagunaS21, {{"user", "Hi"}}, true),
+            "<system>You are a helpful, conversationally-fluent assistant made by Poolside. You are here to be helpful "
+            "to users through natural language conversations.</system>\n<user>Hi</user>\n<assistant></think>");
+}
+
 TEST(ChatTemplate, Plain) {
   EXPECT_EQ(format_chat(ChatFormat::Plain, {{"user", "Once upon"}, {"assistant", " a time"}}, true), "Once upon a time");
 }
@@ -149,10 +174,11 @@ TEST(ChatTemplate, DetectsLlamaCppTemplateFiles) {
       {"deepseek-ai-DeepSeek-V4.jinja", ChatFormat::DeepSeek4},
       {"deepseek-ai-DeepSeek-V4-Flash-0731.jinja", ChatFormat::DeepSeek4},
       {"poolside-Laguna-XS.2.jinja", ChatFormat::Laguna},
-      {"poolside-Laguna-XS-2.1.jinja", ChatFormat::Laguna},
-      {"poolside-Laguna-S-2.1.jinja", ChatFormat::Laguna},
-      {"meta-llama-Llama-3.1-8B-Instruct.jinja", ChatFormat::Llama3},
-      {"meta-llama-Llama-3.2-3B-Instruct.jinja", ChatFormat::Llama3},
+      {"poolside-Laguna-XS-2.1.jinja", ChatFormat::LagunaXS21},
+      {"poolside-Laguna-S-2.1.jinja", ChatFormat::LagunaS21},
+      {"meta-llama-Llama-3.1-8B-Instruct.jinja", ChatFormat::Llama31},
+      {"meta-llama-Llama-3.2-3B-Instruct.jinja", ChatFormat::Llama32},
+      {"meta-llama-Llama-3.3-70B-Instruct.jinja", ChatFormat::Llama31},
       {"Qwen-Qwen3-0.6B.jinja", ChatFormat::ChatML},
       {"Qwen-Qwen2.5-7B-Instruct.jinja", ChatFormat::ChatML},
       {"mistralai-Mistral-Nemo-Instruct-2407.jinja", ChatFormat::Plain},

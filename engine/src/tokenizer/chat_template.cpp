@@ -1,8 +1,10 @@
 // Chat formats. Llama3, ChatML, Gemma and DeepSeek3 follow llama.cpp's
-// llm_chat_apply_template (src/llama-chat.cpp) line by line; Gemma4, DeepSeek4 and Laguna
-// are what their Jinja templates (llama.cpp's models/templates/google-gemma-4-31B-it.jinja,
-// deepseek-ai-DeepSeek-V4.jinja, poolside-Laguna-XS.2.jinja) render for text messages with
-// no tools and thinking off, with the leading BOS left out.
+// llm_chat_apply_template (src/llama-chat.cpp) line by line; Llama31/32, Gemma4, DeepSeek4
+// and the Laguna formats are what their Jinja templates (llama.cpp's models/templates/
+// meta-llama-Llama-3.1-8B-Instruct.jinja, -3.2-3B-, google-gemma-4-31B-it.jinja,
+// deepseek-ai-DeepSeek-V4.jinja, poolside-Laguna-XS.2.jinja, -XS-2.1, -S-2.1) render for
+// text messages with no tools and thinking off, with the leading BOS left out;
+// chat_template_check.cpp holds each against the template it stands for.
 #include "archscope/chat_template.h"
 
 #include <cctype>
@@ -10,6 +12,7 @@
 
 #include "archscope/gguf.h"
 #include "archscope/tokenizer.h"
+#include "tokenizer/jinja/builtins.h"
 
 namespace archscope {
 namespace {
@@ -54,6 +57,20 @@ std::string llama3(const std::vector<ChatMessage>& messages, bool add_ass) {
   }
   if (add_ass) out += "<|start_header_id|>assistant<|end_header_id|>\n\n";
   return out;
+}
+
+// Llama 3.1 to 3.3: the first system message (or none) goes into a system turn that always
+// opens with the knowledge cutoff and a date; the other messages are Llama 3 turns.
+std::string llama31(const std::vector<ChatMessage>& messages, bool add_ass, const std::string& date) {
+  std::string system;
+  size_t first = 0;
+  if (!messages.empty() && messages[0].role == "system") {
+    system = trim(messages[0].content);
+    first = 1;
+  }
+  std::string out = "<|start_header_id|>system<|end_header_id|>\n\nCutting Knowledge Date: December 2023\nToday Date: " +
+                    date + "\n\n" + system + "<|eot_id|>";
+  return out + llama3(std::vector<ChatMessage>(messages.begin() + static_cast<std::ptrdiff_t>(first), messages.end()), add_ass);
 }
 
 std::string chatml(const std::vector<ChatMessage>& messages, bool add_ass) {
@@ -149,11 +166,13 @@ std::string gemma4(const std::vector<ChatMessage>& messages, bool add_ass) {
   return out;
 }
 
-// Laguna XS.2: tags on their own lines and a default system message.
-std::string laguna(const std::vector<ChatMessage>& messages, bool add_ass) {
-  std::string system_message =
-      "You are a helpful, conversationally-fluent assistant made by Poolside. You are here to be helpful to users "
-      "through natural language conversations.";
+const char* const kPoolsideSystemMessage =
+    "You are a helpful, conversationally-fluent assistant made by Poolside. You are here to be helpful to users "
+    "through natural language conversations.";
+
+// Laguna XS.2: tags on their own lines and a default system message (XS-2.1: none).
+std::string laguna(const std::vector<ChatMessage>& messages, bool add_ass, bool default_system) {
+  std::string system_message = default_system ? kPoolsideSystemMessage : "";
   if (!messages.empty() && messages[0].role == "system") system_message = messages[0].content;
   std::string out;
   if (!trim(system_message).empty()) out += "<system>\n\n" + trim(system_message, false, true) + "\n</system>\n";
@@ -183,18 +202,44 @@ std::string laguna(const std::vector<ChatMessage>& messages, bool add_ass) {
   return out;
 }
 
+// Laguna S-2.1: the same tags with nothing between them and the text, the first system
+// message (or Poolside's) in a <system> turn, assistant text kept as it is.
+std::string laguna_s21(const std::vector<ChatMessage>& messages, bool add_ass) {
+  std::string system_message = kPoolsideSystemMessage;
+  size_t first = 0;
+  if (!messages.empty() && messages[0].role == "system") {
+    system_message = messages[0].content;
+    first = 1;
+  }
+  std::string out;
+  if (!trim(system_message).empty()) out += "<system>" + trim(system_message, false, true) + "</system>\n";
+  for (size_t i = first; i < messages.size(); ++i) {
+    const ChatMessage& m = messages[i];
+    if (m.role == "user") out += "<user>" + m.content + "</user>\n";
+    else if (m.role == "assistant") out += "<assistant></think>" + m.content + "</assistant>\n";
+    else if (m.role == "tool") out += "<tool_response>" + m.content + "</tool_response>\n";
+    else if (m.role == "system") out += "<system>" + m.content + "</system>\n";
+  }
+  if (add_ass) out += "<assistant></think>";
+  return out;
+}
+
 }  // namespace
 
 const char* to_string(ChatFormat format) {
   switch (format) {
     case ChatFormat::Plain: return "plain";
     case ChatFormat::Llama3: return "llama3";
+    case ChatFormat::Llama31: return "llama3.1";
+    case ChatFormat::Llama32: return "llama3.2";
     case ChatFormat::ChatML: return "chatml";
     case ChatFormat::Gemma: return "gemma";
     case ChatFormat::Gemma4: return "gemma4";
     case ChatFormat::DeepSeek3: return "deepseek3";
     case ChatFormat::DeepSeek4: return "deepseek4";
     case ChatFormat::Laguna: return "laguna";
+    case ChatFormat::LagunaXS21: return "laguna-xs-2.1";
+    case ChatFormat::LagunaS21: return "laguna-s-2.1";
   }
   return "?";
 }
@@ -211,7 +256,11 @@ ChatFormat detect_chat_format(const std::string& t) {
   if (contains(t, "<｜Assistant｜>") && (contains(t, "drop_thinking") || contains(t, "<tool_result>"))) {
     return ChatFormat::DeepSeek4;
   }
-  if (contains(t, "<user>") && contains(t, "<assistant>") && contains(t, "</assistant>")) return ChatFormat::Laguna;
+  if (contains(t, "<user>") && contains(t, "<assistant>") && contains(t, "</assistant>")) {
+    // XS.2 and XS-2.1 write "<user>\n" (XS-2.1 with no default system message), S-2.1 "<user>".
+    if (!contains(t, "<user>\\n")) return ChatFormat::LagunaS21;
+    return contains(t, "set system_message = \"\"") ? ChatFormat::LagunaXS21 : ChatFormat::Laguna;
+  }
 
   // llama.cpp's llm_chat_detect_template, in its order; formats archscope does not
   // implement are Plain, so that they still shadow the later checks as they do there.
@@ -242,7 +291,10 @@ ChatFormat detect_chat_format(const std::string& t) {
   for (const auto& check : unsupported_before_llama3) {
     if (check()) return ChatFormat::Plain;
   }
-  if (has("<|start_header_id|>") && has("<|end_header_id|>")) return ChatFormat::Llama3;
+  if (has("<|start_header_id|>") && has("<|end_header_id|>")) {
+    if (!has("Cutting Knowledge Date")) return ChatFormat::Llama3;
+    return has("strftime_now") ? ChatFormat::Llama32 : ChatFormat::Llama31;
+  }
   if (has("[gMASK]sop") || has("<用户>") || has("'Assistant: ' + message['content'] + eos_token")) {
     return ChatFormat::Plain;
   }
@@ -278,6 +330,11 @@ ChatFormat detect_chat_format(const GgufFile& file) {
 }
 
 std::string format_chat(ChatFormat format, const std::vector<ChatMessage>& messages, bool add_assistant_prefix) {
+  return format_chat(format, messages, add_assistant_prefix, std::time(nullptr));
+}
+
+std::string format_chat(ChatFormat format, const std::vector<ChatMessage>& messages, bool add_assistant_prefix,
+                        std::time_t now) {
   switch (format) {
     case ChatFormat::Plain: {
       std::string out;
@@ -285,18 +342,23 @@ std::string format_chat(ChatFormat format, const std::vector<ChatMessage>& messa
       return out;
     }
     case ChatFormat::Llama3: return llama3(messages, add_assistant_prefix);
+    case ChatFormat::Llama31: return llama31(messages, add_assistant_prefix, "26 Jul 2024");
+    case ChatFormat::Llama32: return llama31(messages, add_assistant_prefix, jinja::strftime_english("%d %b %Y", now));
     case ChatFormat::ChatML: return chatml(messages, add_assistant_prefix);
     case ChatFormat::Gemma: return gemma(messages, add_assistant_prefix);
     case ChatFormat::Gemma4: return gemma4(messages, add_assistant_prefix);
     case ChatFormat::DeepSeek3: return deepseek3(messages, add_assistant_prefix);
     case ChatFormat::DeepSeek4: return deepseek4(messages, add_assistant_prefix);
-    case ChatFormat::Laguna: return laguna(messages, add_assistant_prefix);
+    case ChatFormat::Laguna: return laguna(messages, add_assistant_prefix, true);
+    case ChatFormat::LagunaXS21: return laguna(messages, add_assistant_prefix, false);
+    case ChatFormat::LagunaS21: return laguna_s21(messages, add_assistant_prefix);
   }
   return {};
 }
 
 bool chat_format_starts_with_bos(ChatFormat format) {
-  return format == ChatFormat::Gemma4 || format == ChatFormat::DeepSeek4 || format == ChatFormat::Laguna;
+  return format == ChatFormat::Gemma4 || format == ChatFormat::DeepSeek4 || format == ChatFormat::Laguna ||
+         format == ChatFormat::LagunaXS21 || format == ChatFormat::LagunaS21;
 }
 
 std::vector<int32_t> encode_chat(const Tokenizer& tokenizer, ChatFormat format,
