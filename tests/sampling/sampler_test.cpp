@@ -2,7 +2,9 @@
 // repetition penalty, and empirical frequencies against the distribution drawn from.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <map>
 #include <vector>
 
@@ -273,6 +275,44 @@ TEST(Sampler, NanAndInfiniteLogitsAreSafe) {
 TEST(Sampler, EmptyLogitsAreAnError) {
   Sampler sampler;
   EXPECT_THROW(sampler.sample(std::span<const float>{}), Error);
+}
+
+// Gemma 4's 262,144-token vocabulary: without top-k, top-p and min-p sort only what they
+// keep, yet give what sorting everything gives (the same candidates, the same draws).
+TEST(Sampler, LargeVocabularyWithoutTopKSortsOnlyWhatItKeeps) {
+  std::vector<float> logits(262144);
+  uint64_t state = 12345;
+  // As a model's: a long tail (a spread of 4) and a few dozen likely tokens 16 to 20 above it.
+  for (size_t i = 0; i < logits.size(); ++i) {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    logits[i] = static_cast<float>(state >> 40) * 0x1p-24f * 4.0f + (i % 5003 == 7 ? 16.0f + float(i % 5) : 0.0f);
+  }
+  for (auto [top_p, min_p] : {std::pair{0.95f, 0.0f}, std::pair{0.5f, 0.0f}, std::pair{1.0f, 0.05f},
+                              std::pair{0.9f, 0.01f}}) {
+    SamplerSettings s = plain(0.8f);
+    s.top_p = top_p;
+    s.min_p = min_p;
+    Sampler sampler(s);
+    // The reference: every candidate sorted first (top-k of the whole vocabulary).
+    SamplerSettings sorted = s;
+    sorted.top_k = int(logits.size());
+    Sampler reference(sorted);
+    EXPECT_EQ(sampler.distribution(logits, {}).size(), reference.distribution(logits, {}).size()) << top_p << " " << min_p;
+    for (int i = 0; i < 5; ++i) ASSERT_EQ(sampler.sample(logits, {}), reference.sample(logits, {})) << i;
+  }
+  // And fast: a draw with top-p alone costs a few passes over the vocabulary, not a sort of it.
+  SamplerSettings s = plain(0.8f), sorted = plain(0.8f);
+  s.top_p = sorted.top_p = 0.95f;
+  sorted.top_k = int(logits.size());
+  auto seconds_per_draw = [&](const SamplerSettings& settings) {
+    Sampler sampler(settings);
+    const auto started = std::chrono::steady_clock::now();
+    for (int i = 0; i < 20; ++i) sampler.sample(logits, {});
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() / 20;
+  };
+  const double fast = seconds_per_draw(s), full_sort = seconds_per_draw(sorted);
+  std::printf("262,144 tokens, top-p 0.95: %.2f ms per draw (sorting everything: %.2f ms)\n", 1e3 * fast, 1e3 * full_sort);
+  EXPECT_LT(fast, full_sort / 3);
 }
 
 TEST(TopProbabilities, RawSoftmaxMostLikelyFirst) {

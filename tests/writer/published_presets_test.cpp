@@ -61,7 +61,9 @@ TEST_P(PublishedPreset, MetadataReadsBackAsTheCard) {
     EXPECT_EQ(g.compress_ratio, c.compress_ratio);
     // (Gemma 4's proportional RoPE: a GGUF rotates the whole head with rope_freqs factors
     // that stop the unrotated pairs, the card names the rotating dims.)
-    if (!c.rope.freq_factors) EXPECT_EQ(g.rope.rotary_dims, c.rope.rotary_dims);
+    if (!c.rope.freq_factors) {
+      EXPECT_EQ(g.rope.rotary_dims, c.rope.rotary_dims);
+    }
     EXPECT_FLOAT_EQ(float(g.rope.theta), float(c.rope.theta));
     EXPECT_EQ(g.ffn.kind, c.ffn.kind);
     EXPECT_EQ(g.ffn.dense_width, c.ffn.dense_width);

@@ -28,6 +28,7 @@ std::vector<Candidate> transformed(const SamplerSettings& s, std::span<const flo
   sampling::keep_top_k(c, s.top_k);
   sampling::keep_top_p(c, s.top_p);
   sampling::keep_min_p(c, s.min_p);
+  sampling::sort_most_likely_first(c);  // (only when nothing above truncated: the draw walks this order)
   sampling::apply_temperature(c, s.temperature);
   return c;
 }

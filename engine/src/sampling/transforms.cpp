@@ -1,5 +1,5 @@
-// The sampler chain's steps. Candidates stay sorted most likely first after keep_top_k,
-// so top-p and min-p are single passes over a prefix.
+// The sampler chain's steps. After top-k the candidates are sorted most likely first and
+// top-p and min-p are passes over a prefix; without top-k they sort only what they keep.
 #include "sampling/transforms.h"
 
 #include <algorithm>
@@ -34,9 +34,14 @@ void apply_repeat_penalty(std::vector<Candidate>& by_id, std::span<const int32_t
 }
 
 void keep_top_k(std::vector<Candidate>& c, int k) {
-  const size_t keep = k <= 0 ? c.size() : std::min(c.size(), static_cast<size_t>(k));
+  if (k <= 0) return;  // all of them, in id order: sorting a 262,144-token vocabulary is left to whoever needs it
+  const size_t keep = std::min(c.size(), static_cast<size_t>(k));
   std::partial_sort(c.begin(), c.begin() + static_cast<std::ptrdiff_t>(keep), c.end(), more_likely);
   c.resize(keep);
+}
+
+void sort_most_likely_first(std::vector<Candidate>& c) {
+  if (!std::is_sorted(c.begin(), c.end(), more_likely)) std::sort(c.begin(), c.end(), more_likely);
 }
 
 std::vector<double> softmax_weights(std::span<const Candidate> sorted, double& sum) {
@@ -56,26 +61,42 @@ std::vector<double> softmax_weights(std::span<const Candidate> sorted, double& s
   return w;
 }
 
-void keep_top_p(std::vector<Candidate>& sorted, float p) {
-  if (p >= 1.0f || sorted.size() <= 1) return;
+void keep_top_p(std::vector<Candidate>& c, float p) {
+  if (p >= 1.0f || c.size() <= 1) return;
+  // The softmax over all candidates, then the most likely ones in order until they reach p:
+  // only that prefix gets sorted, in chunks that double.
+  const float max_logit = std::max_element(c.begin(), c.end(), [](const Candidate& a, const Candidate& b) {
+                            return a.logit < b.logit;
+                          })->logit;
+  if (max_logit == -INFINITY) {  // nothing has any weight: the first token takes it all
+    sort_most_likely_first(c);
+    c.resize(1);
+    return;
+  }
   double sum = 0.0;
-  const std::vector<double> w = softmax_weights(sorted, sum);
+  for (const Candidate& x : c) sum += std::exp(x.logit - max_logit);
   float cumulative = 0.0f;  // llama.cpp accumulates float probabilities
-  for (size_t i = 0; i < sorted.size(); ++i) {
-    cumulative += static_cast<float>(w[i] / sum);
-    if (cumulative >= p) {
-      sorted.resize(i + 1);
-      return;
+  for (size_t sorted = 0, chunk = 64; sorted < c.size(); sorted += chunk, chunk *= 2) {
+    const size_t end = std::min(c.size(), sorted + chunk);
+    std::partial_sort(c.begin() + static_cast<std::ptrdiff_t>(sorted), c.begin() + static_cast<std::ptrdiff_t>(end),
+                      c.end(), more_likely);
+    for (size_t i = sorted; i < end; ++i) {
+      cumulative += static_cast<float>(std::exp(c[i].logit - max_logit) / sum);
+      if (cumulative >= p) {
+        c.resize(i + 1);
+        return;
+      }
     }
   }
 }
 
-void keep_min_p(std::vector<Candidate>& sorted, float p) {
-  if (p <= 0.0f || sorted.empty()) return;
-  const float min_logit = sorted[0].logit + std::log(p);
-  size_t keep = 1;  // the most likely token always stays
-  while (keep < sorted.size() && sorted[keep].logit >= min_logit) ++keep;
-  sorted.resize(keep);
+void keep_min_p(std::vector<Candidate>& c, float p) {
+  if (p <= 0.0f || c.empty()) return;
+  // (Unsorted candidates: those above the threshold, then sorted.)
+  const Candidate best = *std::min_element(c.begin(), c.end(), more_likely);
+  const float min_logit = best.logit + std::log(p);
+  std::erase_if(c, [&](const Candidate& x) { return x.logit < min_logit && x.id != best.id; });
+  sort_most_likely_first(c);
 }
 
 void apply_temperature(std::vector<Candidate>& c, float temperature) {

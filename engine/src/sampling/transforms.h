@@ -29,13 +29,16 @@ inline bool more_likely(const Candidate& a, const Candidate& b) {
 // (make_candidates' output); history ids outside it are ignored.
 void apply_repeat_penalty(std::vector<Candidate>& by_id, std::span<const int32_t> history, float penalty, int last_n);
 
-// Sorts most likely first and keeps the first k (all when k <= 0). Every step below
-// expects this order and keeps it.
+// Sorts most likely first and keeps the first k; k <= 0 keeps all, in the order they are.
 void keep_top_k(std::vector<Candidate>& c, int k);
-// Keeps the smallest prefix whose softmax probability sums to >= p (at least one).
-void keep_top_p(std::vector<Candidate>& sorted, float p);
-// Keeps the tokens whose probability is >= p x the largest (logit >= max + ln p).
-void keep_min_p(std::vector<Candidate>& sorted, float p);
+// Keeps the smallest most-likely-first prefix whose softmax probability sums to >= p (at
+// least one), sorted; p >= 1 keeps all, as they are. Sorts only what it keeps.
+void keep_top_p(std::vector<Candidate>& c, float p);
+// Keeps the tokens whose probability is >= p x the largest (logit >= max + ln p), sorted
+// most likely first; p <= 0 keeps all, as they are.
+void keep_min_p(std::vector<Candidate>& c, float p);
+// Most likely first (nothing to do when they already are).
+void sort_most_likely_first(std::vector<Candidate>& c);
 // Divides every logit by temperature (> 0).
 void apply_temperature(std::vector<Candidate>& c, float temperature);
 
